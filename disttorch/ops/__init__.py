@@ -1,0 +1,14 @@
+"""Differentiable ops, one file per family. Importing a family installs its Tensor methods."""
+from __future__ import annotations
+
+from .arithmetic import *  # noqa: F403
+from .shape import *  # noqa: F403
+from .reduction import *  # noqa: F403
+from .convert import *  # noqa: F403
+from .pointwise import *  # noqa: F403
+from .comparison import *  # noqa: F403
+from .movement import *  # noqa: F403
+from .indexing import *  # noqa: F403
+from .linalg import *  # noqa: F403
+from .activation import *  # noqa: F403
+from .conv import *  # noqa: F403

@@ -1,0 +1,770 @@
+"""Array-level convolution and pooling kernels (forward and backward).
+
+Plain arrays in, plain arrays out: no autograd and no Tensor class. Every function
+takes the array module ``xp`` (numpy or cupy) first and only calls ``xp.*`` on the
+arrays, so the same code runs on CPU and GPU.
+
+Layout follows torch: activations are ``(N, C, *spatial)``, conv weights are
+``(C_out, C_in // groups, *kernel)`` and transposed-conv weights are
+``(C_in, C_out // groups, *kernel)``. All kernels are N-d generic (1-d, 2-d and 3-d
+share the code); spatial parameters are tuples with one entry per spatial dim.
+
+Dtypes are preserved: float32 in gives float32 out and accumulation happens in the
+input dtype, like torch's CPU kernels.
+
+Convolution is im2col + GEMM. The im2col matrix is built from a strided view of the
+padded input (one copy) in the ``(C, *kernel, *out)`` order so that a batched
+``matmul`` with the weight yields the output directly in ``(N, C_out, *out)``
+layout, with no transpose afterwards (profiled against a single big GEMM on a
+``(N*L, C*K)`` matrix and against ``tensordot``/``einsum``, which both pay for an
+extra transpose copy; see ``bench/bench_conv_kernels.py``). On CPU the batch is
+processed in chunks so the im2col buffer stays cache-sized and memory stays bounded.
+Depthwise-style convolutions (one input channel per group) skip im2col and
+accumulate one shifted slice per kernel offset, since a GEMM with a 1-wide inner
+dimension wastes BLAS.
+
+Pooling loops over kernel offsets with strided slices: each step is one vectorised
+pass over the output, which beats copying windows out and reducing a tiny axis.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from disttorch.backend.shims import as_strided, scatter_add
+
+__all__ = [
+    "adaptive_avg_pool_backward",
+    "adaptive_avg_pool_forward",
+    "adaptive_max_pool_backward",
+    "adaptive_max_pool_forward",
+    "avg_pool_backward",
+    "avg_pool_forward",
+    "conv_backward_input",
+    "conv_backward_weight",
+    "conv_forward",
+    "conv_output_size",
+    "conv_transpose_backward_input",
+    "conv_transpose_backward_weight",
+    "conv_transpose_forward",
+    "conv_transpose_output_size",
+    "max_pool_backward",
+    "max_pool_forward",
+    "pool_output_size",
+]
+
+Array = Any
+IntTuple = Sequence[int]
+
+# Target size of one im2col chunk on CPU. A few MiB keeps the freshly written
+# columns in L2/L3 when the GEMM reads them; measured on the bench shapes, chunking
+# is as fast as or faster than one whole-batch buffer, and it bounds peak memory.
+_CPU_CHUNK_BYTES = 4 << 20
+# On GPU large GEMMs matter more than caches: only chunk to bound memory.
+_GPU_CHUNK_BYTES = 512 << 20
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _tup(v: int | IntTuple, nd: int, name: str) -> tuple[int, ...]:
+    """Normalise an int or a length-``nd`` sequence to a tuple of ints."""
+    if isinstance(v, int):
+        return (v,) * nd
+    t = tuple(int(i) for i in v)
+    if len(t) != nd:
+        raise ValueError(f"{name} must have {nd} entries for {nd}-d input, got {t}")
+    return t
+
+
+def _is_cpu(xp: Any) -> bool:
+    return getattr(xp, "__name__", "") == "numpy"
+
+
+def _chunk(xp: Any, n: int, bytes_per_sample: int) -> int:
+    """How many samples to process at once so one chunk stays near the target size."""
+    target = _CPU_CHUNK_BYTES if _is_cpu(xp) else _GPU_CHUNK_BYTES
+    return max(1, min(n, target // max(1, bytes_per_sample)))
+
+
+def _pad(xp: Any, x: Array, lo: IntTuple, hi: IntTuple, value: float = 0.0) -> Array:
+    """Pad the spatial dims of ``x`` (N, C, *spatial); no copy when nothing to pad."""
+    if not any(lo) and not any(hi):
+        return x
+    widths = [(0, 0), (0, 0)] + [(a, b) for a, b in zip(lo, hi)]
+    if value == 0.0:
+        return xp.pad(x, widths)
+    return xp.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _offset_slices(
+    offset: IntTuple, out: IntTuple, stride: IntTuple, dilation: IntTuple
+) -> tuple[slice, ...]:
+    """Spatial slices that pick, for every output position, the input element at
+    kernel ``offset`` (in padded coordinates)."""
+    return tuple(
+        slice(j * d, j * d + s * (o - 1) + 1, s)
+        for j, o, s, d in zip(offset, out, stride, dilation)
+    )
+
+
+def conv_output_size(L: int, k: int, s: int, p: int, d: int) -> int:
+    """Output length of a convolution along one dim (torch's formula)."""
+    return (L + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def conv_transpose_output_size(L: int, k: int, s: int, p: int, op: int, d: int) -> int:
+    """Output length of a transposed convolution along one dim (torch's formula)."""
+    return (L - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def pool_output_size(L: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Output length of a pooling window along one dim, torch's rule.
+
+    With ``ceil_mode`` the last window may hang over the right edge, but it must
+    start inside the input or the left padding, else it is dropped.
+    """
+    eff = d * (k - 1) + 1
+    num = L + 2 * p - eff + ((s - 1) if ceil_mode else 0)
+    out = num // s + 1  # floor division, like torch's div_rtn
+    if ceil_mode and (out - 1) * s >= L + p:
+        out -= 1
+    return out
+
+
+def _check_out(out: IntTuple, what: str, **shapes: Any) -> None:
+    if any(o <= 0 for o in out):
+        desc = ", ".join(f"{k}={tuple(v) if isinstance(v, tuple) else v}" for k, v in shapes.items())
+        raise ValueError(f"{what}: computed output size {tuple(out)} is not positive ({desc})")
+
+
+def _conv_geometry(
+    x_shape: IntTuple,
+    w_shape: IntTuple,
+    stride: int | IntTuple,
+    padding: int | IntTuple,
+    dilation: int | IntTuple,
+    groups: int,
+    what: str,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    nd = len(x_shape) - 2
+    stride = _tup(stride, nd, "stride")
+    padding = _tup(padding, nd, "padding")
+    dilation = _tup(dilation, nd, "dilation")
+    k = tuple(w_shape[2:])
+    out = tuple(
+        conv_output_size(L, kk, s, p, d)
+        for L, kk, s, p, d in zip(x_shape[2:], k, stride, padding, dilation)
+    )
+    _check_out(
+        out, what, input=tuple(x_shape), weight=tuple(w_shape), stride=stride,
+        padding=padding, dilation=dilation, groups=groups,
+    )
+    return stride, padding, dilation, k, out
+
+
+def _im2col(
+    xp: Any, xpad: Array, k: IntTuple, out: IntTuple, stride: IntTuple, dilation: IntTuple
+) -> Array:
+    """Strided view (N, C, *k, *out) of the padded input: no copy yet."""
+    sp_strides = xpad.strides[2:]
+    shape = tuple(xpad.shape[:2]) + tuple(k) + tuple(out)
+    strides = (
+        tuple(xpad.strides[:2])
+        + tuple(st * d for st, d in zip(sp_strides, dilation))
+        + tuple(st * s for st, s in zip(sp_strides, stride))
+    )
+    return as_strided(xp, xpad, shape, strides)
+
+
+# ----------------------------------------------------------------------- convolution
+
+
+def conv_forward(
+    xp: Any,
+    x: Array,
+    w: Array,
+    stride: IntTuple,
+    padding: IntTuple,
+    dilation: IntTuple,
+    groups: int,
+) -> Array:
+    """N-d cross-correlation like ``torch.nn.functional.conv{1,2,3}d`` without bias.
+
+    x: (N, C_in, *spatial), w: (C_out, C_in // groups, *k) -> (N, C_out, *out).
+    """
+    stride, padding, dilation, k, out = _conv_geometry(
+        x.shape, w.shape, stride, padding, dilation, groups, "conv_forward"
+    )
+    N, C = x.shape[:2]
+    Cout = w.shape[0]
+    G = groups
+    Cg, Cog = C // G, Cout // G
+    K = math.prod(k)
+    L = math.prod(out)
+    xpad = _pad(xp, x, padding, padding)
+    y = xp.empty((N, Cout) + out, dtype=x.dtype)
+
+    if Cg == 1:
+        # Depthwise-style: y[n, g, o] = sum_k w[g, o, k] * xpad[n, g, shifted by k].
+        yv = y.reshape((N, G, Cog) + out)
+        wv = w.reshape((G, Cog, K) + (1,) * len(k))
+        for i, off in enumerate(itertools.product(*map(range, k))):
+            sl = xpad[(slice(None), slice(None)) + _offset_slices(off, out, stride, dilation)]
+            term = wv[:, :, i] * sl[:, :, None]
+            if i == 0:
+                yv[...] = term
+            else:
+                yv += term
+        return y
+
+    wg = w.reshape(G, Cog, Cg * K)
+    yv = y.reshape(N, G, Cog, L)
+    cols_all = _im2col(xp, xpad, k, out, stride, dilation)
+    step = _chunk(xp, N, C * K * L * x.itemsize)
+    for n0 in range(0, N, step):
+        n1 = min(N, n0 + step)
+        # The reshape of the strided view is the im2col copy.
+        cols = cols_all[n0:n1].reshape(n1 - n0, G, Cg * K, L)
+        xp.matmul(wg, cols, out=yv[n0:n1])
+    return y
+
+
+def conv_backward_input(
+    xp: Any,
+    gy: Array,
+    w: Array,
+    x_shape: IntTuple,
+    stride: IntTuple,
+    padding: IntTuple,
+    dilation: IntTuple,
+    groups: int,
+) -> Array:
+    """Gradient of :func:`conv_forward` wrt its input (also conv_transpose's forward).
+
+    gy: (N, C_out, *out), w: (C_out, C_in // groups, *k) -> gx of shape ``x_shape``.
+    Input positions that no window touches (when the stride does not divide the
+    size) get zero gradient.
+    """
+    x_shape = tuple(int(s) for s in x_shape)
+    stride, padding, dilation, k, out = _conv_geometry(
+        x_shape, w.shape, stride, padding, dilation, groups, "conv_backward_input"
+    )
+    if tuple(gy.shape[2:]) != out or gy.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"conv_backward_input: grad_output shape {tuple(gy.shape)} does not match "
+            f"input shape {x_shape} and weight shape {tuple(w.shape)} (expected spatial {out})"
+        )
+    N, C = x_shape[:2]
+    Cout = w.shape[0]
+    G = groups
+    Cg, Cog = C // G, Cout // G
+    K = math.prod(k)
+    L = math.prod(out)
+    nd = len(k)
+    padded = tuple(s + 2 * p for s, p in zip(x_shape[2:], padding))
+    gxpad = xp.zeros((N, C) + padded, dtype=gy.dtype)
+    offsets = list(itertools.product(*map(range, k)))
+    lead = (slice(None), slice(None))
+
+    if Cg == 1:
+        gyv = gy.reshape((N, G, Cog) + out)
+        wv = w.reshape((G, Cog, K) + (1,) * nd)
+        for i, off in enumerate(offsets):
+            term = (wv[:, :, i] * gyv).sum(axis=2) if Cog > 1 else wv[:, 0, i] * gyv[:, :, 0]
+            gxpad[lead + _offset_slices(off, out, stride, dilation)] += term
+    else:
+        # dcols = W^T @ gy per group, then col2im: every kernel offset adds its slab
+        # back at the strided input positions it was read from (no scatter needed).
+        wgT = w.reshape(G, Cog, Cg * K).transpose(0, 2, 1)
+        gyv = gy.reshape(N, G, Cog, L)
+        step = _chunk(xp, N, C * K * L * gy.itemsize)
+        for n0 in range(0, N, step):
+            n1 = min(N, n0 + step)
+            dcols = xp.matmul(wgT, gyv[n0:n1]).reshape((n1 - n0, C, K) + out)
+            dst = gxpad[n0:n1]
+            for i, off in enumerate(offsets):
+                dst[lead + _offset_slices(off, out, stride, dilation)] += dcols[:, :, i]
+
+    if not any(padding):
+        return gxpad
+    crop = tuple(slice(p, p + s) for s, p in zip(x_shape[2:], padding))
+    return xp.ascontiguousarray(gxpad[lead + crop])
+
+
+def conv_backward_weight(
+    xp: Any,
+    x: Array,
+    gy: Array,
+    w_shape: IntTuple,
+    stride: IntTuple,
+    padding: IntTuple,
+    dilation: IntTuple,
+    groups: int,
+) -> Array:
+    """Gradient of :func:`conv_forward` wrt its weight.
+
+    x: (N, C_in, *spatial), gy: (N, C_out, *out) -> gw of shape ``w_shape``.
+    """
+    w_shape = tuple(int(s) for s in w_shape)
+    stride, padding, dilation, k, out = _conv_geometry(
+        x.shape, w_shape, stride, padding, dilation, groups, "conv_backward_weight"
+    )
+    if tuple(gy.shape[2:]) != out or gy.shape[1] != w_shape[0]:
+        raise ValueError(
+            f"conv_backward_weight: grad_output shape {tuple(gy.shape)} does not match "
+            f"input shape {tuple(x.shape)} and weight shape {w_shape} (expected spatial {out})"
+        )
+    N, C = x.shape[:2]
+    Cout = w_shape[0]
+    G = groups
+    Cg, Cog = C // G, Cout // G
+    K = math.prod(k)
+    L = math.prod(out)
+    nd = len(k)
+    xpad = _pad(xp, x, padding, padding)
+    lead = (slice(None), slice(None))
+
+    if Cg == 1:
+        gw = xp.empty((G, Cog, K), dtype=x.dtype)
+        gyv = gy.reshape((N, G, Cog) + out)
+        red = (0,) + tuple(range(3, 3 + nd))
+        for i, off in enumerate(itertools.product(*map(range, k))):
+            sl = xpad[lead + _offset_slices(off, out, stride, dilation)]
+            gw[:, :, i] = (gyv * sl[:, :, None]).sum(axis=red)
+        return gw.reshape(w_shape)
+
+    # gw[g] = sum_n gy[n, g] @ cols[n, g]^T: one GEMM per sample (inner dim L), the
+    # transposed operand is passed to BLAS as-is (no copy), then summed over the chunk.
+    gw = xp.zeros((G, Cog, Cg * K), dtype=x.dtype)
+    gyv = gy.reshape(N, G, Cog, L)
+    cols_all = _im2col(xp, xpad, k, out, stride, dilation)
+    step = _chunk(xp, N, C * K * L * x.itemsize)
+    for n0 in range(0, N, step):
+        n1 = min(N, n0 + step)
+        cols = cols_all[n0:n1].reshape(n1 - n0, G, Cg * K, L)
+        part = xp.matmul(gyv[n0:n1], cols.transpose(0, 1, 3, 2))
+        gw += part.sum(axis=0)
+    return gw.reshape(w_shape)
+
+
+def conv_transpose_forward(
+    xp: Any,
+    x: Array,
+    w: Array,
+    stride: IntTuple,
+    padding: IntTuple,
+    output_padding: IntTuple,
+    dilation: IntTuple,
+    groups: int,
+) -> Array:
+    """Like ``torch.nn.functional.conv_transpose{1,2,3}d`` without bias.
+
+    x: (N, C_in, *spatial), w: (C_in, C_out // groups, *k) -> (N, C_out, *out).
+    A transposed conv is the input-gradient of the conv whose weight is ``w``.
+    """
+    nd = x.ndim - 2
+    stride = _tup(stride, nd, "stride")
+    padding = _tup(padding, nd, "padding")
+    output_padding = _tup(output_padding, nd, "output_padding")
+    dilation = _tup(dilation, nd, "dilation")
+    k = tuple(w.shape[2:])
+    out = tuple(
+        conv_transpose_output_size(L, kk, s, p, op, d)
+        for L, kk, s, p, op, d in zip(x.shape[2:], k, stride, padding, output_padding, dilation)
+    )
+    _check_out(
+        out, "conv_transpose_forward", input=tuple(x.shape), weight=tuple(w.shape),
+        stride=stride, padding=padding, output_padding=output_padding, dilation=dilation,
+    )
+    y_shape = (x.shape[0], w.shape[1] * groups) + out
+    return conv_backward_input(xp, x, w, y_shape, stride, padding, dilation, groups)
+
+
+def conv_transpose_backward_input(
+    xp: Any,
+    gy: Array,
+    w: Array,
+    stride: IntTuple,
+    padding: IntTuple,
+    dilation: IntTuple,
+    groups: int,
+) -> Array:
+    """Gradient of :func:`conv_transpose_forward` wrt its input: a plain conv of gy.
+
+    ``output_padding`` is not needed: it only adds trailing outputs that the conv
+    ignores.
+    """
+    return conv_forward(xp, gy, w, stride, padding, dilation, groups)
+
+
+def conv_transpose_backward_weight(
+    xp: Any,
+    x: Array,
+    gy: Array,
+    w_shape: IntTuple,
+    stride: IntTuple,
+    padding: IntTuple,
+    dilation: IntTuple,
+    groups: int,
+) -> Array:
+    """Gradient of :func:`conv_transpose_forward` wrt its weight (C_in, C_out // g, *k).
+
+    The roles of input and output swap: it is the weight gradient of the conv that
+    maps gy (the transposed conv's output) to x.
+    """
+    return conv_backward_weight(xp, gy, x, w_shape, stride, padding, dilation, groups)
+
+
+# ------------------------------------------------------------------------ max pooling
+
+
+def _lowest(xp: Any, dtype: Any) -> float | int:
+    if dtype.kind == "f":
+        return -float("inf")
+    return int(xp.iinfo(dtype).min)
+
+
+def _flat_positions(xp: Any, per_dim: Sequence[Array], sizes: IntTuple) -> Array:
+    """Combine per-dim int64 position vectors into flat plane indices, broadcast over
+    the output grid (shape ``(len(p0), len(p1), ...)``)."""
+    nd = len(per_dim)
+    flat = None
+    for i, pos in enumerate(per_dim):
+        mult = math.prod(sizes[i + 1:])
+        shape = [1] * nd
+        shape[i] = -1
+        term = pos.reshape(shape) * mult
+        flat = term if flat is None else flat + term
+    return flat
+
+
+def max_pool_forward(
+    xp: Any,
+    x: Array,
+    kernel_size: IntTuple,
+    stride: IntTuple,
+    padding: IntTuple,
+    dilation: IntTuple,
+    ceil_mode: bool,
+) -> tuple[Array, Array]:
+    """Like ``torch.nn.functional.max_pool{1,2,3}d(..., return_indices=True)``.
+
+    Returns ``(y, indices)``; indices are int64 flat positions within each input
+    spatial plane. NaN propagates, and ties resolve like torch (first maximum in
+    window order; for NaN the last NaN).
+    """
+    nd = x.ndim - 2
+    k = _tup(kernel_size, nd, "kernel_size")
+    stride = _tup(stride, nd, "stride")
+    padding = _tup(padding, nd, "padding")
+    dilation = _tup(dilation, nd, "dilation")
+    sizes = tuple(x.shape[2:])
+    out = tuple(
+        pool_output_size(L, kk, s, p, d, ceil_mode)
+        for L, kk, s, p, d in zip(sizes, k, stride, padding, dilation)
+    )
+    _check_out(out, "max_pool_forward", input=tuple(x.shape), kernel_size=k, stride=stride,
+               padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    # Right padding also covers ceil_mode windows that hang over the end.
+    hi = tuple(
+        max(p, (o - 1) * s + d * (kk - 1) + 1 - L - p)
+        for L, kk, s, p, d, o in zip(sizes, k, stride, padding, dilation, out)
+    )
+    xpad = _pad(xp, x, padding, hi, value=_lowest(xp, x.dtype))
+
+    starts = [xp.arange(o, dtype=xp.int64) * s - p for o, s, p in zip(out, stride, padding)]
+    # torch starts each window's index at its first in-bounds element, which is what
+    # a window of only -inf reports.
+    first = [
+        xp.where(st < 0, st + ((-st + d - 1) // d) * d, st) for st, d in zip(starts, dilation)
+    ]
+    idx = xp.broadcast_to(_flat_positions(xp, first, sizes), x.shape[:2] + out)
+    best = None
+    lead = (slice(None), slice(None))
+    for off in itertools.product(*map(range, k)):
+        v = xpad[lead + _offset_slices(off, out, stride, dilation)]
+        flat_k = _flat_positions(xp, [st + j * d for st, j, d in zip(starts, off, dilation)], sizes)
+        if best is None:
+            # First offset: anything beats the -inf start, except a -inf value itself.
+            take = v > _lowest(xp, x.dtype)
+        else:
+            take = v > best
+        if x.dtype.kind == "f":
+            take |= xp.isnan(v)
+        best = xp.where(take, v, best if best is not None else v)
+        idx = xp.where(take, flat_k, idx)
+    return xp.ascontiguousarray(best), xp.ascontiguousarray(idx)
+
+
+def max_pool_backward(xp: Any, gy: Array, indices: Array, x_shape: IntTuple) -> Array:
+    """Gradient of :func:`max_pool_forward` (and adaptive max pool) wrt the input.
+
+    Scatter-adds ``gy`` into the positions named by ``indices``; overlapping windows
+    that picked the same element accumulate.
+    """
+    x_shape = tuple(int(s) for s in x_shape)
+    NC = x_shape[0] * x_shape[1]
+    plane = math.prod(x_shape[2:])
+    gx = xp.zeros(NC * plane, dtype=gy.dtype)
+    base = (xp.arange(NC, dtype=xp.int64) * plane).reshape(NC, 1)
+    flat = (indices.reshape(NC, -1) + base).reshape(-1)
+    scatter_add(xp, gx, flat, gy.reshape(-1))
+    return gx.reshape(x_shape)
+
+
+# ------------------------------------------------------------------------ avg pooling
+
+
+def _window_sum(xp: Any, a: Array, axis: int, k: int, s: int, out: int) -> Array:
+    """Sum ``k`` consecutive elements along ``axis`` at stride ``s`` (``out`` windows).
+
+    Average pooling is separable, so an N-d window sum is N passes of this, costing
+    sum(k) rather than prod(k) passes over the data.
+    """
+    def sl(j: int) -> tuple[slice, ...]:
+        return (slice(None),) * axis + (slice(j, j + s * (out - 1) + 1, s),)
+
+    acc = a[sl(0)].copy()
+    for j in range(1, k):
+        acc += a[sl(j)]
+    return acc
+
+
+def _window_sum_T(xp: Any, g: Array, axis: int, k: int, s: int, length: int) -> Array:
+    """Transpose of :func:`_window_sum`: spread each window value over its ``k`` slots."""
+    out = g.shape[axis]
+    shape = list(g.shape)
+    shape[axis] = length
+    acc = xp.zeros(shape, dtype=g.dtype)
+    for j in range(k):
+        acc[(slice(None),) * axis + (slice(j, j + s * (out - 1) + 1, s),)] += g
+    return acc
+
+
+def _avg_geometry(
+    x_shape: IntTuple,
+    kernel_size: IntTuple,
+    stride: IntTuple | None,
+    padding: IntTuple,
+    ceil_mode: bool,
+    what: str,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    nd = len(x_shape) - 2
+    k = _tup(kernel_size, nd, "kernel_size")
+    # torch's convention: no stride (None or empty) means stride = kernel_size.
+    stride = k if stride is None or stride == () or stride == [] else _tup(stride, nd, "stride")
+    padding = _tup(padding, nd, "padding")
+    sizes = tuple(x_shape[2:])
+    out = tuple(
+        pool_output_size(L, kk, s, p, 1, ceil_mode)
+        for L, kk, s, p in zip(sizes, k, stride, padding)
+    )
+    _check_out(out, what, input=tuple(x_shape), kernel_size=k, stride=stride,
+               padding=padding, ceil_mode=ceil_mode)
+    return k, stride, padding, sizes, out
+
+
+def _avg_divisor(
+    xp: Any,
+    dtype: Any,
+    sizes: IntTuple,
+    k: IntTuple,
+    stride: IntTuple,
+    padding: IntTuple,
+    out: IntTuple,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Array | float:
+    """Per-output divisor, torch's rule: windows are clipped to the padded input
+    (count_include_pad) or to the input itself; ``divisor_override`` wins outright."""
+    if divisor_override:
+        return float(divisor_override)
+    nd = len(k)
+    div = None
+    for i, (L, kk, s, p, o) in enumerate(zip(sizes, k, stride, padding, out)):
+        start = xp.arange(o, dtype=xp.int64) * s - p
+        end = xp.minimum(start + kk, L + p)
+        if count_include_pad:
+            cnt = end - start
+        else:
+            cnt = xp.minimum(end, L) - xp.maximum(start, 0)
+        shape = [1] * nd
+        shape[i] = -1
+        cnt = cnt.astype(dtype).reshape(shape)
+        div = cnt if div is None else div * cnt
+    return div
+
+
+def avg_pool_forward(
+    xp: Any,
+    x: Array,
+    kernel_size: IntTuple,
+    stride: IntTuple,
+    padding: IntTuple,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Array:
+    """Like ``torch.nn.functional.avg_pool{1,2,3}d``; ``stride=None`` means kernel_size."""
+    k, stride, padding, sizes, out = _avg_geometry(
+        x.shape, kernel_size, stride, padding, ceil_mode, "avg_pool_forward"
+    )
+    hi = tuple(max(p, (o - 1) * s + kk - L - p) for L, kk, s, p, o in zip(sizes, k, stride, padding, out))
+    a = _pad(xp, x, padding, hi)
+    for i in range(len(k)):
+        a = _window_sum(xp, a, 2 + i, k[i], stride[i], out[i])
+    div = _avg_divisor(xp, x.dtype, sizes, k, stride, padding, out, count_include_pad,
+                       divisor_override)
+    a /= div
+    return a
+
+
+def avg_pool_backward(
+    xp: Any,
+    gy: Array,
+    x_shape: IntTuple,
+    kernel_size: IntTuple,
+    stride: IntTuple,
+    padding: IntTuple,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Array:
+    """Gradient of :func:`avg_pool_forward` wrt its input."""
+    x_shape = tuple(int(s) for s in x_shape)
+    k, stride, padding, sizes, out = _avg_geometry(
+        x_shape, kernel_size, stride, padding, ceil_mode, "avg_pool_backward"
+    )
+    div = _avg_divisor(xp, gy.dtype, sizes, k, stride, padding, out, count_include_pad,
+                       divisor_override)
+    g = gy / div
+    for i in range(len(k)):
+        L, kk, s, p, o = sizes[i], k[i], stride[i], padding[i], out[i]
+        length = max(L + 2 * p, (o - 1) * s + kk)
+        g = _window_sum_T(xp, g, 2 + i, kk, s, length)
+    crop = tuple(slice(p, p + L) for L, p in zip(sizes, padding))
+    return xp.ascontiguousarray(g[(slice(None), slice(None)) + crop])
+
+
+# ------------------------------------------------------------------- adaptive pooling
+
+
+def _adaptive_bounds(L: int, O: int) -> tuple[list[int], list[int]]:
+    """torch's adaptive windows: [floor(i*L/O), ceil((i+1)*L/O))."""
+    starts = [(i * L) // O for i in range(O)]
+    ends = [-((-(i + 1) * L) // O) for i in range(O)]
+    return starts, ends
+
+
+def _adaptive_matrix(xp: Any, L: int, O: int, dtype: Any) -> Array:
+    """(O, L) averaging matrix: row i holds 1/len over window i."""
+    starts, ends = _adaptive_bounds(L, O)
+    j = xp.arange(L).reshape(1, L)
+    s = xp.asarray(starts).reshape(O, 1)
+    e = xp.asarray(ends).reshape(O, 1)
+    inside = (j >= s) & (j < e)
+    return xp.where(inside, 1.0 / (e - s), 0.0).astype(dtype)
+
+
+def _adaptive_sizes(x_shape: IntTuple, output_size: IntTuple, what: str) -> tuple[int, ...]:
+    nd = len(x_shape) - 2
+    out = _tup(output_size, nd, "output_size")
+    out = tuple(int(x_shape[2 + i]) if o is None else o for i, o in enumerate(out))
+    _check_out(out, what, input=tuple(x_shape), output_size=out)
+    if any(L <= 0 for L in x_shape[2:]):
+        raise ValueError(f"{what}: input spatial size must be positive, got {tuple(x_shape)}")
+    return out
+
+
+def adaptive_avg_pool_forward(xp: Any, x: Array, output_size: IntTuple) -> Array:
+    """Like ``torch.nn.functional.adaptive_avg_pool{1,2,3}d``.
+
+    Separable: each spatial dim is reduced on its own, by a reshape-sum when the
+    windows are uniform, else by a GEMM with the (O, L) averaging matrix.
+    """
+    out = _adaptive_sizes(x.shape, output_size, "adaptive_avg_pool_forward")
+    a = x
+    for i, O in enumerate(out):
+        ax = 2 + i
+        L = a.shape[ax]
+        if O == L:
+            continue
+        pre = math.prod(a.shape[:ax])
+        post = math.prod(a.shape[ax + 1:])
+        if L % O == 0:
+            r = L // O
+            red = a.reshape(pre, O, r, post).sum(axis=2) / r
+        else:
+            A = _adaptive_matrix(xp, L, O, x.dtype)
+            red = xp.matmul(A, a.reshape(pre, L, post))
+        a = red.reshape(a.shape[:ax] + (O,) + a.shape[ax + 1:])
+    return xp.ascontiguousarray(a) if a is not x else a.copy()
+
+
+def adaptive_avg_pool_backward(
+    xp: Any, gy: Array, x_shape: IntTuple, output_size: IntTuple
+) -> Array:
+    """Gradient of :func:`adaptive_avg_pool_forward` wrt its input."""
+    x_shape = tuple(int(s) for s in x_shape)
+    out = _adaptive_sizes(x_shape, output_size, "adaptive_avg_pool_backward")
+    g = gy
+    for i, O in enumerate(out):
+        ax = 2 + i
+        L = x_shape[ax]
+        if O == L:
+            continue
+        pre = math.prod(g.shape[:ax])
+        post = math.prod(g.shape[ax + 1:])
+        if L % O == 0:
+            r = L // O
+            g3 = (g.reshape(pre, O, 1, post) / r)
+            exp = xp.broadcast_to(g3, (pre, O, r, post)).reshape(pre, L, post)
+        else:
+            A = _adaptive_matrix(xp, L, O, gy.dtype)
+            exp = xp.matmul(A.T, g.reshape(pre, O, post))
+        g = exp.reshape(g.shape[:ax] + (L,) + g.shape[ax + 1:])
+    return xp.ascontiguousarray(g) if g is not gy else g.copy()
+
+
+def adaptive_max_pool_forward(xp: Any, x: Array, output_size: IntTuple) -> tuple[Array, Array]:
+    """Like ``torch.nn.functional.adaptive_max_pool{1,2,3}d(..., return_indices=True)``.
+
+    Loops over offsets within the longest window; shorter windows repeat their last
+    element, which cannot change a max. Indices are flat per input plane (int64).
+    """
+    out = _adaptive_sizes(x.shape, output_size, "adaptive_max_pool_forward")
+    sizes = tuple(x.shape[2:])
+    nd = len(out)
+    bounds = [_adaptive_bounds(L, O) for L, O in zip(sizes, out)]
+    kmax = [max(e - s for s, e in zip(*b)) for b in bounds]
+    starts = [xp.asarray(b[0], dtype=xp.int64) for b in bounds]
+    lasts = [xp.asarray(b[1], dtype=xp.int64) - 1 for b in bounds]
+    is_float = x.dtype.kind == "f"
+    best = None
+    idx = None
+    for off in itertools.product(*map(range, kmax)):
+        pos = [xp.minimum(st + j, la) for st, j, la in zip(starts, off, lasts)]
+        # Open-mesh gather: v[n, c, o0, o1, ...] = x[n, c, pos0[o0], pos1[o1], ...].
+        mesh = tuple(
+            p.reshape([-1 if d == i else 1 for d in range(nd)]) for i, p in enumerate(pos)
+        )
+        v = x[(slice(None), slice(None)) + mesh]
+        flat_k = _flat_positions(xp, pos, sizes)
+        if best is None:
+            best = v
+            idx = xp.broadcast_to(flat_k, v.shape)
+            continue
+        take = v > best
+        if is_float:
+            take |= xp.isnan(v)
+        best = xp.where(take, v, best)
+        idx = xp.where(take, flat_k, idx)
+    return xp.ascontiguousarray(best), xp.ascontiguousarray(idx)
+
+
+def adaptive_max_pool_backward(xp: Any, gy: Array, indices: Array, x_shape: IntTuple) -> Array:
+    """Gradient of :func:`adaptive_max_pool_forward` wrt its input."""
+    return max_pool_backward(xp, gy, indices, x_shape)

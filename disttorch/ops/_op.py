@@ -1,0 +1,136 @@
+"""``Op``: the base of every built-in differentiable op.
+
+An op is a graph node class. ``forward`` works on raw arrays (numpy or cupy, through
+``self.xp``) and returns an array or a tuple of arrays; ``backward`` works on Tensors,
+so the same formula records a graph under ``create_graph=True`` and gives higher-order
+gradients. Gradients of broadcast inputs may come back in the broadcast shape: the
+engine sums them back to each input's shape (and casts them back to its dtype).
+
+Non-tensor arguments are keyword attributes of the node: ``Sum.apply(x, dim=(0,))``
+makes ``self.dim`` available in forward and backward.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor, _wrap
+from ..autograd import grad_mode
+from ..autograd.node import Node
+from ..backend import device as _dev
+
+_new = object.__new__
+_CPU = _dev.CPU
+_generic = np.generic
+
+
+def _same_device_error(a, b) -> RuntimeError:
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{a} and {b}!"
+    )
+
+
+class Op(Node):
+    """A differentiable op; subclasses define ``forward(*arrays)`` and ``backward(*grads)``."""
+
+    # True for ops whose output shares memory with input 0 (view semantics: the output
+    # shares the input's version counter, so in-place changes are seen by both)
+    view = False
+    # False for ops with no gradient at all (comparisons, argmax): nothing is recorded
+    differentiable = True
+    # True for ops whose output lives on another device (``self.dst``): ``Tensor.to``
+    moves_device = False
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """Per input: whether it gets a gradient (so backward can skip the others)."""
+        return tuple(n is not None for n, _ in self.next_functions)
+
+    def retain_inputs(self, *indices: int) -> None:
+        """Keep these inputs for backward (read back through ``saved_tensors``)."""
+        self._ri = indices
+
+    def retain_outputs(self, *indices: int) -> None:
+        """Keep these outputs for backward (after the retained inputs in ``saved_tensors``)."""
+        self._ro = indices
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **attrs):
+        node = _new(cls)
+        if attrs:
+            node.__dict__.update(attrs)
+        dev = inputs[0]._device
+        for t in inputs:
+            if t._device is not dev:
+                raise _same_device_error(dev, t._device)
+        node.xp = np if dev is _CPU else _dev.cupy_module()
+        node._ri = node._ro = ()
+        out = node.forward(*[t._data for t in inputs])
+        if cls.moves_device:
+            dev = node.dst
+
+        record = False
+        if grad_mode.state.grad_enabled and cls.differentiable:
+            for t in inputs:
+                if t._requires_grad:
+                    record = True
+                    break
+
+        if type(out) is tuple:
+            outs = tuple(_as_array(o, node.xp) for o in out)
+            if not record:
+                return tuple(_wrap(o, dev) for o in outs)
+            node._n_outputs = len(outs)
+            node._init_node(
+                tuple(t._edge() for t in inputs),
+                tuple((t._data.shape, t._data.dtype, t._device) for t in inputs),
+            )
+            results = tuple(
+                _wrap(o, dev, o.dtype.kind == "f" or o.dtype.kind == "V", node, i)
+                for i, o in enumerate(outs)
+            )
+            results = tuple(
+                r if r._requires_grad else _detach_output(r) for r in results
+            )
+            if node._ri or node._ro:
+                node._save(inputs, results, node._ri, node._ro)
+            if cls.view:
+                for r in results:
+                    _share_version(r, inputs[0])
+            return results
+
+        if type(out) is not np.ndarray and isinstance(out, _generic):
+            out = np.asarray(out)
+        if not record:
+            r = _wrap(out, dev)
+            if cls.view:
+                _share_version(r, inputs[0])
+            return r
+        node._init_node(
+            tuple(t._edge() for t in inputs),
+            tuple((t._data.shape, t._data.dtype, t._device) for t in inputs),
+        )
+        r = _wrap(out, dev, True, node, 0)
+        if cls.view:
+            _share_version(r, inputs[0])
+        if node._ri or node._ro:
+            node._save(inputs, (r,), node._ri, node._ro)
+        return r
+
+
+def _as_array(o, xp):
+    if isinstance(o, _generic):
+        return np.asarray(o)
+    return o
+
+
+def _detach_output(r: Tensor) -> Tensor:
+    # integer outputs (indices) never require grad and carry no grad_fn
+    r.grad_fn = None
+    r._output_nr = 0
+    return r
+
+
+def _share_version(r: Tensor, base: Tensor) -> None:
+    r._vc = base._vc
+    r._base = base if base._base is None else base._base
