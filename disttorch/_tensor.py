@@ -101,7 +101,7 @@ class Tensor:
         # Steal the buffer when only the engine refers to it (as torch does with its
         # refcount check); a grad shared with another edge or the user is copied.
         if (self._base is None and getattr(d, "base", None) is None and self.grad_fn is None
-                and sys.getrefcount(self) <= 4 and sys.getrefcount(d) <= 2):
+                and sys.getrefcount(self) <= 4 and sys.getrefcount(d) <= 3):
             return self
         return _wrap(d.copy(), self._device)
 
@@ -287,7 +287,7 @@ class Tensor:
                     t.grad = t.grad + grad
             return None
 
-        self.grad_fn._register_tensor_pre_hook(self._output_nr, retain)
+        self.grad_fn._register_retain_grad_hook(self._output_nr, retain)
         if self._extra is None:
             self._extra = {}
         self._extra["retains_grad"] = True

@@ -226,7 +226,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) ->
 
 
 # -- random ------------------------------------------------------------------------------
-def _random(size, dtype, device, generator, requires_grad, draw) -> Tensor:
+def _draw(size, dtype, device, generator, requires_grad, draw) -> Tensor:
     shape = shape_arg(size)
     dev = _device(device)
     g = _random.generator_for(dev, generator)
@@ -239,12 +239,12 @@ def _random(size, dtype, device, generator, requires_grad, draw) -> Tensor:
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
     """Uniform on [0, 1)."""
-    return _random(size, dtype, device, generator, requires_grad, lambda r, s: r.random(s))
+    return _draw(size, dtype, device, generator, requires_grad, lambda r, s: r.random(s))
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
     """Standard normal."""
-    return _random(size, dtype, device, generator, requires_grad, lambda r, s: r.standard_normal(s))
+    return _draw(size, dtype, device, generator, requires_grad, lambda r, s: r.standard_normal(s))
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import zlib
 
 import numpy as np
 import pytest
@@ -50,7 +51,17 @@ CONV_CASES = [
     (2, 2, 6, 4, (13, 12), (5, 4), (3, 2), (2, 1), (2, 3), 1),
     (2, 1, 2, 3, (5, 6), (1, 1), 1, 0, 1, 1),
     (2, 2, 4, 6, (6, 6), (6, 6), 1, 0, 1, 2),  # kernel covers input
-    (2, 33, 3, 7, (9, 8), (3, 3), 1, 1, 1, 1),  # batch not a multiple of chunk
+    (2, 33, 3, 7, (9, 8), (3, 3), 1, 1, 1, 1),
+    # unit stride, wide C_in: input grad through the flipped-kernel conv
+    (2, 2, 32, 16, (9, 8), (3, 3), 1, 1, 1, 1),
+    (2, 2, 32, 24, (7, 10), (3, 2), 1, (2, 1), (2, 1), 2),
+    (2, 1, 16, 16, (8, 8), (3, 3), 1, 3, 1, 1),  # padding > k-1: no flip
+    (1, 2, 20, 20, (15,), (5,), 1, 2, 2, 1),
+    # unit-stride depthwise: the "wide" shifted-run path
+    (2, 2, 5, 5, (9, 7), (3, 3), 1, 1, 1, 5),
+    (2, 3, 4, 4, (10, 9), (3, 4), 1, (0, 2), (2, 1), 4),
+    (2, 2, 3, 6, (6, 8), (2, 3), 1, (1, 1), 1, 3),  # multiplier 2
+    (2, 1, 4, 4, (5, 5), (1, 1), 1, 0, 1, 4),
 ]
 
 
@@ -67,7 +78,7 @@ def _torch_conv_t(nd):
 def test_conv_forward_backward(case, dtype):
     nd, N, Cin, Cout, sp, k, s, p, d, g = case
     s, p, d = _tup(s, nd), _tup(p, nd), _tup(d, nd)
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     x = _rand(rng, (N, Cin, *sp), dtype)
     w = _rand(rng, (Cout, Cin // g, *k), dtype)
     xt = torch.from_numpy(x).requires_grad_()
@@ -84,20 +95,35 @@ def test_conv_forward_backward(case, dtype):
     _close(gw, gwt, dtype)
 
 
-def test_conv3d_forward_backward():
+@pytest.mark.parametrize(
+    "cin,cout,g,s,p,d",
+    [
+        (6, 9, 1, (1, 2, 1), (1, 0, 1), (1, 1, 2)),
+        (6, 9, 3, (2, 1, 1), (1, 1, 0), 1),
+        (6, 6, 6, 1, (1, 0, 1), (1, 2, 1)),  # depthwise, wide path
+        (16, 8, 1, 1, 1, 1),  # flipped-kernel input grad
+    ],
+)
+def test_conv3d_forward_backward(cin, cout, g, s, p, d):
     rng = np.random.default_rng(3)
-    for g, (s, p, d) in [(1, ((1, 2, 1), (1, 0, 1), (1, 1, 2))), (3, ((2, 1, 1), (1, 1, 0), 1))]:
-        s, p, d = _tup(s, 3), _tup(p, 3), _tup(d, 3)
-        x = _rand(rng, (2, 6, 7, 8, 6), np.float64)
-        w = _rand(rng, (9, 6 // g, 3, 2, 3), np.float64)
-        xt = torch.from_numpy(x).requires_grad_()
-        wt = torch.from_numpy(w).requires_grad_()
-        yt = F.conv3d(xt, wt, stride=s, padding=p, dilation=d, groups=g)
-        _close(K.conv_forward(np, x, w, s, p, d, g), yt, np.float64)
-        gy = _rand(rng, yt.shape, np.float64)
-        gxt, gwt = torch.autograd.grad(yt, (xt, wt), torch.from_numpy(gy))
-        _close(K.conv_backward_input(np, gy, w, x.shape, s, p, d, g), gxt, np.float64)
-        _close(K.conv_backward_weight(np, x, gy, w.shape, s, p, d, g), gwt, np.float64)
+    s, p, d = _tup(s, 3), _tup(p, 3), _tup(d, 3)
+    x = _rand(rng, (2, cin, 7, 8, 6), np.float64)
+    w = _rand(rng, (cout, cin // g, 3, 2, 3), np.float64)
+    xt = torch.from_numpy(x).requires_grad_()
+    wt = torch.from_numpy(w).requires_grad_()
+    yt = F.conv3d(xt, wt, stride=s, padding=p, dilation=d, groups=g)
+    _close(K.conv_forward(np, x, w, s, p, d, g), yt, np.float64)
+    gy = _rand(rng, yt.shape, np.float64)
+    gxt, gwt = torch.autograd.grad(yt, (xt, wt), torch.from_numpy(gy))
+    _close(K.conv_backward_input(np, gy, w, x.shape, s, p, d, g), gxt, np.float64)
+    _close(K.conv_backward_weight(np, x, gy, w.shape, s, p, d, g), gwt, np.float64)
+
+
+@pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[7], CONV_CASES[14], CONV_CASES[16]])
+def test_conv_batch_chunking(case, monkeypatch):
+    """Force one sample per im2col chunk and check the results do not change."""
+    monkeypatch.setattr(K, "_CPU_CHUNK_BYTES", 1)
+    test_conv_forward_backward(case, np.float64)
 
 
 CONV_T_CASES = [
@@ -117,7 +143,7 @@ CONV_T_CASES = [
 def test_conv_transpose(case, dtype):
     nd, N, Cin, Cout, sp, k, s, p, op, d, g = case
     s, p, op, d = _tup(s, nd), _tup(p, nd), _tup(op, nd), _tup(d, nd)
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     x = _rand(rng, (N, Cin, *sp), dtype)
     w = _rand(rng, (Cin, Cout // g, *k), dtype)
     xt = torch.from_numpy(x).requires_grad_()
@@ -190,7 +216,7 @@ MAX_CASES = [
 def test_max_pool(case, dtype):
     nd, N, C, sp, k, s, p, d, ceil = case
     s, p, d = _tup(s, nd), _tup(p, nd), _tup(d, nd)
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     x = _rand(rng, (N, C, *sp), dtype)
     if x.size > 6:
         x.reshape(-1)[:6] = x.reshape(-1)[6]  # ties: first maximum must win
@@ -242,7 +268,7 @@ def test_avg_pool(case, dtype):
     nd, N, C, sp, k, s, p, ceil, cip, div = case
     p = _tup(p, nd)
     s_ours = None if s is None else _tup(s, nd)
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     x = _rand(rng, (N, C, *sp), dtype)
     xt = torch.from_numpy(x).requires_grad_()
     if nd == 1:
@@ -277,7 +303,7 @@ ADAPTIVE_CASES = [
 @pytest.mark.parametrize("case", ADAPTIVE_CASES)
 def test_adaptive_avg_pool(case, dtype):
     nd, N, C, sp, out = case
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     x = _rand(rng, (N, C, *sp), dtype)
     fn = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d}[nd]
     xt = torch.from_numpy(x).requires_grad_()
@@ -293,7 +319,7 @@ def test_adaptive_avg_pool(case, dtype):
 @pytest.mark.parametrize("case", ADAPTIVE_CASES)
 def test_adaptive_max_pool(case, dtype):
     nd, N, C, sp, out = case
-    rng = np.random.default_rng(hash(case) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     x = _rand(rng, (N, C, *sp), dtype)
     fn = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d}[nd]
     xt = torch.from_numpy(x).requires_grad_()

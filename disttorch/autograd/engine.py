@@ -87,7 +87,7 @@ def _check_grad(node, i, g, meta):
 
 def _check_nan(node, outs) -> None:
     for i, g in enumerate(outs):
-        if g is not None and g.dtype.is_floating_point and bool(g.isnan().any()):
+        if g is not None and bool((g._data != g._data).any()):  # NaN is the only x != x
             msg = f"Function '{node.name()}' returned nan values in its {i}th output."
             if node._trace:
                 msg += ("\nThe forward call that created it (anomaly mode):\n" + node._trace)
@@ -166,6 +166,8 @@ def run_backward(
                 if left == 0:
                     heapq.heappush(ready, (-nxt._priority, -nxt._seq, counter, nxt))
                     counter += 1
+            # drop our references so AccumulateGrad can tell a grad nobody else holds
+            outs = g = None
         grad_mode.state.grad_enabled = prev_mode
         for cb in _callbacks:
             cb()

@@ -62,7 +62,7 @@ def _analytical_jacobian(diff_inputs, outputs, allow_unused=True) -> list:
             for i, gi in enumerate(grads):
                 if gi is not None:
                     jac[i][:, col + k] = gi.detach().cpu().numpy().astype(np.float64).ravel()
-            col += 1
+        col += o._data.size
     return jac
 
 

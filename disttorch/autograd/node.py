@@ -136,7 +136,15 @@ class Node:
         hooks = self._tensor_pre_hooks.setdefault(output_nr, {})
         h = RemovableHandle(hooks)
         hooks[h.id] = fn
+        # the retain_grad hook always runs last, so .grad sees what other hooks made
+        if "retain" in hooks:
+            hooks["retain"] = hooks.pop("retain")
         return h
+
+    def _register_retain_grad_hook(self, output_nr: int, fn) -> None:
+        if self._tensor_pre_hooks is None:
+            self._tensor_pre_hooks = {}
+        self._tensor_pre_hooks.setdefault(output_nr, {})["retain"] = fn
 
     # -- the backward computation -----------------------------------------------------
     def _call_backward(self, grads: tuple) -> tuple:

@@ -1,6 +1,8 @@
 """Moving tensors between devices and dtypes: ``to``, ``cpu``, ``cuda``, ``float``..."""
 from __future__ import annotations
 
+import numpy as np
+
 from .._tensor import Tensor
 from ..backend import device as _dev
 from ..backend import dtypes
@@ -30,7 +32,7 @@ def _parse_to(args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dev, dt = a._device, a.dtype
-        elif isinstance(a, (dtypes.dtype, type)) or (
+        elif isinstance(a, (dtypes.dtype, type, np.dtype)) or (
             isinstance(a, str) and a.removeprefix("torch.").removeprefix("disttorch.") in dtypes._BY_NAME
         ):
             dt = a
