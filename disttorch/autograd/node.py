@@ -42,7 +42,7 @@ class RemovableHandle:
 
 
 def _saved_desc(t) -> str:
-    return f"[disttorch.{t.dtype.name.capitalize()}Tensor {list(t.shape)}]"
+    return f"[disttorch.{t.dtype.tensor_type_name} {list(t.shape)}]"
 
 
 class Node:

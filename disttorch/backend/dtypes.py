@@ -36,6 +36,16 @@ class dtype:  # noqa: N801 - torch's name
     def to_real(self) -> dtype:
         return self
 
+    @property
+    def legacy_name(self) -> str:
+        """torch's scalar-type name used in messages: ``Float`` for float32, ``Long`` for int64."""
+        return _LEGACY[self.name]
+
+    @property
+    def tensor_type_name(self) -> str:
+        """The legacy tensor type name, e.g. ``FloatTensor`` for float32."""
+        return _LEGACY[self.name] + "Tensor"
+
 
 bool_ = dtype("bool", np.bool_, 0)
 uint8 = dtype("uint8", np.uint8, 1)
@@ -52,6 +62,11 @@ ALL: tuple[dtype, ...] = tuple(
     d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
     if d is not None
 )
+_LEGACY = {
+    "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+    "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+    "float64": "Double",
+}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NP = {d.np: d for d in ALL}
 # torch's aliases, all spellings of the same objects

@@ -20,8 +20,8 @@ def check_castable(result_dtype, self_dtype) -> None:
     if not np.can_cast(result_dtype, self_dtype, casting="same_kind") and not (
         result_dtype.kind in "biuf" and self_dtype.kind == "V"  # into bfloat16
     ):
-        r = dtypes.from_numpy(result_dtype).name.capitalize()
-        s = dtypes.from_numpy(self_dtype).name.capitalize()
+        r = dtypes.from_numpy(result_dtype).legacy_name
+        s = dtypes.from_numpy(self_dtype).legacy_name
         raise RuntimeError(f"result type {r} can't be cast to the desired output type {s}")
 
 

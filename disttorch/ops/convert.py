@@ -74,7 +74,7 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False) -> Tensor:
 
 def type_(self: Tensor, dtype=None):
     if dtype is None:
-        return f"disttorch.{self.dtype.name.capitalize()}Tensor"
+        return f"disttorch.{self.dtype.tensor_type_name}"
     return to(self, dtype)
 
 
