@@ -59,76 +59,73 @@ class Op(Node):
         node = _new(cls)
         if attrs:
             node.__dict__.update(attrs)
-        dev = inputs[0]._device
-        for t in inputs:
-            if t._device is not dev:
-                raise _same_device_error(dev, t._device)
-        node.xp = np if dev is _CPU else _dev.cupy_module()
+        x0 = inputs[0]
+        dev = x0._device
         node._ri = node._ro = ()
-        out = node.forward(*[t._data for t in inputs])
+        if len(inputs) == 1:  # the common cases get straight-line code: this is the hot path
+            node.xp = np if dev is _CPU else _dev.cupy_module()
+            out = node.forward(x0._data)
+            record = x0._requires_grad
+        elif len(inputs) == 2:
+            x1 = inputs[1]
+            if x1._device is not dev:
+                raise _same_device_error(dev, x1._device)
+            node.xp = np if dev is _CPU else _dev.cupy_module()
+            out = node.forward(x0._data, x1._data)
+            record = x0._requires_grad or x1._requires_grad
+        else:
+            for t in inputs:
+                if t._device is not dev:
+                    raise _same_device_error(dev, t._device)
+            node.xp = np if dev is _CPU else _dev.cupy_module()
+            out = node.forward(*[t._data for t in inputs])
+            record = any([t._requires_grad for t in inputs])
+        record = record and grad_mode.state.grad_enabled and cls.differentiable
         if cls.moves_device:
             dev = node.dst
 
-        record = False
-        if grad_mode.state.grad_enabled and cls.differentiable:
-            for t in inputs:
-                if t._requires_grad:
-                    record = True
-                    break
-
         if type(out) is tuple:
-            outs = tuple(_as_array(o, node.xp) for o in out)
-            if not record:
-                return tuple(_wrap(o, dev) for o in outs)
-            node._n_outputs = len(outs)
-            node._init_node(
-                tuple(t._edge() for t in inputs),
-                tuple((t._data.shape, t._data.dtype, t._device) for t in inputs),
-            )
-            results = tuple(
-                _wrap(o, dev, o.dtype.kind == "f" or o.dtype.kind == "V", node, i)
-                for i, o in enumerate(outs)
-            )
-            results = tuple(
-                r if r._requires_grad else _detach_output(r) for r in results
-            )
-            if node._ri or node._ro:
-                node._save(inputs, results, node._ri, node._ro)
-            if cls.view:
-                for r in results:
-                    _share_version(r, inputs[0])
-            return results
-
+            return _wrap_outputs(node, inputs, out, dev, record)
         if type(out) is not np.ndarray and isinstance(out, _generic):
             out = np.asarray(out)
         if not record:
             r = _wrap(out, dev)
             if cls.view:
-                _share_version(r, inputs[0])
+                _share_version(r, x0)
             return r
         node._init_node(
-            tuple(t._edge() for t in inputs),
-            tuple((t._data.shape, t._data.dtype, t._device) for t in inputs),
+            tuple([t._edge() for t in inputs]),
+            tuple([(t._data.shape, t._data.dtype, t._device) for t in inputs]),
         )
         r = _wrap(out, dev, True, node, 0)
         if cls.view:
-            _share_version(r, inputs[0])
+            _share_version(r, x0)
         if node._ri or node._ro:
             node._save(inputs, (r,), node._ri, node._ro)
         return r
 
 
-def _as_array(o, xp):
-    if isinstance(o, _generic):
-        return np.asarray(o)
-    return o
-
-
-def _detach_output(r: Tensor) -> Tensor:
-    # integer outputs (indices) never require grad and carry no grad_fn
-    r.grad_fn = None
-    r._output_nr = 0
-    return r
+def _wrap_outputs(node, inputs, out, dev, record):
+    outs = tuple(np.asarray(o) if isinstance(o, _generic) else o for o in out)
+    if not record:
+        results = tuple(_wrap(o, dev) for o in outs)
+    else:
+        node._n_outputs = len(outs)
+        node._init_node(
+            tuple([t._edge() for t in inputs]),
+            tuple([(t._data.shape, t._data.dtype, t._device) for t in inputs]),
+        )
+        # integer outputs (indices) never require grad and carry no grad_fn
+        results = tuple(
+            _wrap(o, dev, True, node, i) if o.dtype.kind in "fV" else _wrap(o, dev)
+            for i, o in enumerate(outs)
+        )
+        if node._ri or node._ro:
+            node._save(inputs, results, node._ri, node._ro)
+    if type(node).view:
+        for r in results:
+            _share_version(r, inputs[0])
+    return results
 
 
 def _share_version(r: Tensor, base: Tensor) -> None:

@@ -80,6 +80,11 @@ def binary_operands(a, b, *, float_result: bool = False):
         if da == db and (not float_result or da.kind == "f" or da.kind == "V"):
             return a, b
     elif isinstance(a, Tensor):
+        tb = type(b)
+        if tb is float or tb is int:  # fast path: a Python number never outranks a float tensor
+            k = a._data.dtype.kind
+            if k == "f" or k == "V" or (tb is int and k in "iu" and not float_result):
+                return a, scalar_tensor(b, a._data.dtype, a._device)
         if not is_scalar(b):
             b = to_tensor(b, a)
     elif isinstance(b, Tensor):
