@@ -30,6 +30,22 @@ def _same_device_error(a, b) -> RuntimeError:
     )
 
 
+def _broadcast_error(e: ValueError, a, b) -> Exception:
+    """numpy's broadcast ValueError as torch's RuntimeError naming the sizes."""
+    if "broadcast" not in str(e):
+        return e
+    sa, sb = a._data.shape, b._data.shape
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return RuntimeError(
+                f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at "
+                f"non-singleton dimension {i}"
+            )
+    return RuntimeError(str(e))
+
+
 class Op(Node):
     """A differentiable op; subclasses define ``forward(*arrays)`` and ``backward(*grads)``."""
 
@@ -71,7 +87,10 @@ class Op(Node):
             if x1._device is not dev:
                 raise _same_device_error(dev, x1._device)
             node.xp = np if dev is _CPU else _dev.cupy_module()
-            out = node.forward(x0._data, x1._data)
+            try:
+                out = node.forward(x0._data, x1._data)
+            except ValueError as e:
+                raise _broadcast_error(e, x0, x1) from None
             record = x0._requires_grad or x1._requires_grad
         else:
             for t in inputs:

@@ -188,7 +188,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
         q = floor_divide(a, b)
         fix = ((a % b) != 0) & ((a < 0) != (b < 0))
         return q + fix.to(q.dtype)
-    raise ValueError(
+    raise RuntimeError(
         "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
         f"'{rounding_mode}'"
     )
