@@ -135,9 +135,12 @@ def run_backward(
     ready = []
     for node in root_nodes:
         if deps.get(node, 0) == 0:
-            ready.append((-node._priority, -node._seq, counter, node))
+            ready.append((-(node._seq + node._priority), counter, node))
             counter += 1
     heapq.heapify(ready)
+    heappop, heappush = heapq.heappop, heapq.heappush
+    # the plain path (no hooks, no grad() captures, no anomaly mode) skips _run_node
+    general = captures is not None or needed is not None or anomaly.state.enabled
 
     results = [None] * len(inputs) if captures is not None else None
     prev_callbacks, _callbacks = _callbacks, []
@@ -145,10 +148,21 @@ def run_backward(
     grad_mode.state.grad_enabled = create_graph
     try:
         while ready:
-            node = heapq.heappop(ready)[3]
+            node = heappop(ready)[2]
             grads = buffers.pop(node, None) or [None]
-            outs = _run_node(node, grads, create_graph, retain_graph, captures, results, needed,
-                             accumulate, targets)
+            if (general or type(node) is AccumulateGrad or node._tensor_pre_hooks
+                    or node._pre_hooks or node._hooks):
+                outs = _run_node(node, grads, create_graph, retain_graph, captures, results,
+                                 needed, accumulate, targets)
+            else:
+                if grads[0] is None and all(g is None for g in grads):
+                    outs = (None,) * len(node.next_functions)
+                else:
+                    outs = node._call_backward(tuple(grads))
+                if len(outs) != len(node.next_functions):
+                    _wrong_count(node, outs)
+                if not retain_graph:
+                    node._release()
             for i, (nxt, nr) in enumerate(node.next_functions):
                 if nxt is None:
                     continue
@@ -164,7 +178,7 @@ def run_backward(
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
-                    heapq.heappush(ready, (-nxt._priority, -nxt._seq, counter, nxt))
+                    heappush(ready, (-(nxt._seq + nxt._priority), counter, nxt))
                     counter += 1
             # drop our references so AccumulateGrad can tell a grad nobody else holds
             outs = g = None
@@ -183,6 +197,13 @@ def run_backward(
                     "used in the graph. Set allow_unused=True if this is the desired behavior."
                 )
     return results
+
+
+def _wrong_count(node, outs):
+    raise RuntimeError(
+        f"function {node.name()} returned an incorrect number of gradients "
+        f"(expected {len(node.next_functions)}, got {len(outs)})"
+    )
 
 
 def _n_outputs(node) -> int:
@@ -238,10 +259,7 @@ def _run_node(node, grads, create_graph, retain_graph, captures, results, needed
             ) from e
         raise
     if len(outs) != n_next:
-        raise RuntimeError(
-            f"function {node.name()} returned an incorrect number of gradients "
-            f"(expected {n_next}, got {len(outs)})"
-        )
+        _wrong_count(node, outs)
     if node._hooks:
         for hook in tuple(node._hooks.values()):
             r = hook(outs, tuple(grads))
