@@ -12,3 +12,4 @@ from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .fill import *  # noqa: F403
