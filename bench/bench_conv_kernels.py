@@ -7,7 +7,12 @@ variables must be set before numpy (and its BLAS) is imported.
 
 Prints, per shape, milliseconds for forward, input grad, weight grad and the total,
 and the ratio disttorch-kernel-time / torch-time (lower is better; < 1 is faster).
-``--alternatives`` also times the other GEMM formulations that were considered.
+``--alternatives`` also times the other formulations that were considered.
+
+Only the thread counts are pinned. OpenBLAS picks its GEMM kernels from the CPU it
+detects; on CPUs newer than the OpenBLAS build it may fall back to older (e.g.
+AVX2-only) kernels, and ``OPENBLAS_CORETYPE`` (e.g. ``SkylakeX``) in the
+environment overrides that for comparison.
 """
 from __future__ import annotations
 
@@ -87,52 +92,57 @@ def bench_shape(name, xs, ws, s, p, g, dtype, reps: int) -> None:
     )
 
 
-def bench_alternatives(reps: int, dtype) -> None:
-    """Other formulations of the conv2-shaped layer (stride 1, pad 1, groups 1)."""
+def bench_alternatives(reps: int, dtype, name: str, xs, ws) -> None:
+    """Other formulations of one stride-1, pad-1, groups-1 3x3 layer."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((64, 32, 28, 28)).astype(dtype)
-    w = rng.standard_normal((64, 32, 3, 3)).astype(dtype)
-    gy = rng.standard_normal((64, 64, 28, 28)).astype(dtype)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    N, C, H, W = xs
+    O = ws[0]
+    L = H * W
+    gy = rng.standard_normal((N, O, H, W)).astype(dtype)
     xp_ = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    N, C, Hp, Wp = xp_.shape
     sN, sC, sH, sW = xp_.strides
-    w2 = w.reshape(64, -1)
-    gy3 = gy.reshape(64, 64, -1)
+    w2 = w.reshape(O, -1)
+    gy3 = gy.reshape(N, O, L)
+    one = ((1, 1), (1, 1), (1, 1), 1)
 
     def view_nckl():  # (N, C, kh, kw, H, W): output-major columns per sample
-        return as_strided(np, xp_, (N, C, 3, 3, 28, 28), (sN, sC, sH, sW, sH, sW))
+        return as_strided(np, xp_, (N, C, 3, 3, H, W), (sN, sC, sH, sW, sH, sW))
 
     def view_nlck():  # (N, H, W, C, kh, kw): one (N*L, C*K) matrix
-        return as_strided(np, xp_, (N, 28, 28, C, 3, 3), (sN, sH, sW, sC, sH, sW))
+        return as_strided(np, xp_, (N, H, W, C, 3, 3), (sN, sH, sW, sC, sH, sW))
 
     def view_cknl():  # (C, kh, kw, N, H, W): one (C*K, N*L) matrix
-        return as_strided(np, xp_, (C, 3, 3, N, 28, 28), (sC, sH, sW, sN, sH, sW))
+        return as_strided(np, xp_, (C, 3, 3, N, H, W), (sC, sH, sW, sN, sH, sW))
 
     alts = {
-        "fwd: chosen kernel (chunked batched matmul)":
-            lambda: K.conv_forward(np, x, w, (1, 1), (1, 1), (1, 1), 1),
-        "fwd: whole-batch im2col + batched matmul":
-            lambda: np.matmul(w2, view_nckl().reshape(N, C * 9, -1)),
-        "fwd: (N*L, CK) GEMM + transpose copy":
-            lambda: np.ascontiguousarray(
-                (view_nlck().reshape(N * 784, -1) @ w2.T).reshape(N, 784, 64).transpose(0, 2, 1)
-            ),
-        "fwd: (CK, N*L) GEMM + transpose copy":
-            lambda: np.ascontiguousarray(
-                (w2 @ view_cknl().reshape(C * 9, -1)).reshape(64, N, 784).transpose(1, 0, 2)
-            ),
-        "fwd: tensordot on strided view":
-            lambda: np.tensordot(w, view_nckl(), axes=([1, 2, 3], [1, 2, 3])),
-        "fwd: einsum(optimize=True)":
-            lambda: np.einsum("ockl,nckluv->nouv", w, view_nckl(), optimize=True),
-        "gw: chosen kernel (chunked per-sample matmul)":
-            lambda: K.conv_backward_weight(np, x, gy, w.shape, (1, 1), (1, 1), (1, 1), 1),
-        "gw: tensordot over (N, L)":
-            lambda: np.tensordot(gy3, view_nckl().reshape(N, C * 9, -1), axes=([0, 2], [0, 2])),
-        "gw: einsum(optimize=True)":
-            lambda: np.einsum("nol,nkl->ok", gy3, view_nckl().reshape(N, C * 9, -1), optimize=True),
+        "fwd: kernel (chunked im2col + batched matmul)": lambda: K.conv_forward(np, x, w, *one),
+        "fwd: whole-batch im2col + batched matmul": lambda: np.matmul(w2, view_nckl().reshape(N, C * 9, L)),
+        "fwd: (N*L, CK) GEMM + transpose copy": lambda: np.ascontiguousarray(
+            (view_nlck().reshape(N * L, -1) @ w2.T).reshape(N, L, O).transpose(0, 2, 1)
+        ),
+        "fwd: (CK, N*L) GEMM + transpose copy": lambda: np.ascontiguousarray(
+            (w2 @ view_cknl().reshape(C * 9, -1)).reshape(O, N, L).transpose(1, 0, 2)
+        ),
+        "fwd: tensordot on strided view": lambda: np.tensordot(w, view_nckl(), axes=([1, 2, 3], [1, 2, 3])),
+        "fwd: einsum(optimize=True)": lambda: np.einsum("ockl,nckluv->nouv", w, view_nckl(), optimize=True),
+        "gx: kernel": lambda: K.conv_backward_input(np, gy, w, x.shape, *one),
+        "gx: flipped-kernel conv of gy": lambda: K.conv_forward(np, gy, K._flipped_weight(np, w, 1), *one),
+        "gw: kernel (chunked cols @ gy^T per sample)": lambda: K.conv_backward_weight(
+            np, x, gy, w.shape, *one
+        ),
+        "gw: whole-batch gy @ cols^T per sample": lambda: np.matmul(
+            gy3, view_nckl().reshape(N, C * 9, L).transpose(0, 2, 1)
+        ).sum(0),
+        "gw: tensordot over (N, L)": lambda: np.tensordot(
+            gy3, view_nckl().reshape(N, C * 9, L), axes=([0, 2], [0, 2])
+        ),
+        "gw: einsum(optimize=True)": lambda: np.einsum(
+            "nol,nkl->ok", gy3, view_nckl().reshape(N, C * 9, L), optimize=True
+        ),
     }
-    print(f"\nalternatives for conv2 ({np.dtype(dtype).name}), ms:")
+    print(f"\nalternatives for {name} ({np.dtype(dtype).name}), ms:")
     for label, fn in alts.items():
         print(f"  {label:48s} {best_ms(fn, reps):8.2f}")
 
@@ -151,7 +161,8 @@ def main() -> None:
             bench_shape(*shape, dtype, args.reps)
     if args.alternatives:
         for dtype in dtypes:
-            bench_alternatives(args.reps, dtype)
+            for name, xs, ws, *_ in SHAPES[1:3]:
+                bench_alternatives(args.reps, dtype, name, xs, ws)
 
 
 if __name__ == "__main__":

@@ -233,14 +233,35 @@ def test_max_pool(case, dtype):
     _close(K.max_pool_backward(np, gy, idx, x.shape), gxt, dtype)
 
 
-def test_max_pool_nan_and_inf():
-    x = np.array([[[1.0, np.nan, 3.0, np.nan, -np.inf, -np.inf, 2.0, 0.5]]])
-    for dtype in DTYPES:
-        xx = x.astype(dtype)
-        yt, it = F.max_pool1d(torch.from_numpy(xx), 3, 2, 1, return_indices=True)
-        y, idx = K.max_pool_forward(np, xx, (3,), (2,), (1,), (1,), False)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_nan_and_inf(dtype):
+    # NaN wins (the last NaN is reported); a window of only -inf and padding
+    # reports its first element inside the input.
+    x = np.array([[[1.0, np.nan, 3.0, np.nan, -np.inf, -np.inf, 2.0, 0.5]]], dtype)
+    for k, s, p, ceil in [(3, 2, 1, False), (2, 2, 1, True), (3, 1, 1, False), (4, 3, 2, True)]:
+        yt, it = F.max_pool1d(torch.from_numpy(x), k, s, p, ceil_mode=ceil, return_indices=True)
+        y, idx = K.max_pool_forward(np, x, (k,), (s,), (p,), (1,), ceil)
         np.testing.assert_array_equal(y, yt.numpy())
         np.testing.assert_array_equal(idx, it.numpy())
+    x2 = np.full((1, 2, 5, 4), -np.inf, dtype)
+    x2[0, 0, 2, 3] = np.nan
+    x2[0, 1, 4, 0] = 1.0
+    yt, it = F.max_pool2d(torch.from_numpy(x2), 3, 2, 1, ceil_mode=True, return_indices=True)
+    y, idx = K.max_pool_forward(np, x2, (3, 3), (2, 2), (1, 1), (1, 1), True)
+    np.testing.assert_array_equal(y, yt.numpy())
+    np.testing.assert_array_equal(idx, it.numpy())
+
+
+@pytest.mark.parametrize("out", [(2, 3), (1, 1), (1, 4)])  # offset-loop and argmax paths
+def test_adaptive_max_pool_nan_and_ties(out):
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (2, 3, 19, 9)).astype(np.float64)  # many ties
+    x[0, 0, 1, 1] = x[0, 0, 3, 2] = x[0, 1, 17, 0] = x[0, 1, 2, 8] = np.nan
+    x[1, 2] = -np.inf
+    yt, it = F.adaptive_max_pool2d(torch.from_numpy(x), out, return_indices=True)
+    y, idx = K.adaptive_max_pool_forward(np, x, out)
+    np.testing.assert_array_equal(y, yt.numpy())
+    np.testing.assert_array_equal(idx, it.numpy())
 
 
 AVG_CASES = [
@@ -296,6 +317,8 @@ ADAPTIVE_CASES = [
     (2, 2, 2, (5, 6), (7, 4)),
     (2, 3, 2, (13, 11), (5, 11)),
     (2, 1, 2, (8, 12), (2, 5)),
+    (1, 2, 2, (40,), (2,)),  # long windows: argmax reduction
+    (2, 2, 2, (21, 9), (1, 2)),
 ]
 
 
@@ -348,3 +371,72 @@ def test_pool_3d():
     _close(K.avg_pool_backward(np, gy, x.shape, k, s, p, True, False, None), gxt, np.float64)
     yt = F.adaptive_avg_pool3d(xt, (3, 4, 5))
     _close(K.adaptive_avg_pool_forward(np, x, (3, 4, 5)), yt, np.float64)
+    yt, it = F.adaptive_max_pool3d(xt, (3, 4, 5), return_indices=True)
+    y, idx = K.adaptive_max_pool_forward(np, x, (3, 4, 5))
+    _close(y, yt, np.float64)
+    np.testing.assert_array_equal(idx, it.numpy())
+
+
+# ---------------------------------------------------------------- device arrays
+
+
+def test_kernels_stay_on_device():
+    """Run every kernel on the cupy stand-in, which refuses silent numpy conversion,
+    and compare with the numpy results: the kernels must only use ``xp``."""
+    fc = pytest.importorskip("disttorch.backend.fake_cupy")
+    rng = np.random.default_rng(11)
+    x = _rand(rng, (2, 4, 9, 8), np.float32)
+
+    def same(name, f):
+        a, b = f(np), f(fc)
+        a = a if isinstance(a, tuple) else (a,)
+        b = b if isinstance(b, tuple) else (b,)
+        for u, v in zip(a, b):
+            assert isinstance(v, fc.ndarray), (name, type(v))
+            assert v.dtype == u.dtype, (name, v.dtype, u.dtype)
+            np.testing.assert_allclose(fc.asnumpy(v), u, rtol=1e-6, atol=1e-6, err_msg=name)
+
+    def arr(xp, a):
+        return a if xp is np else fc.asarray(a)
+
+    conv_cases = [
+        ((6, 2, 3, 3), (1, 1), 2),  # grouped GEMM path
+        ((6, 2, 3, 3), (2, 1), 2),  # strided: col2im path
+        ((4, 1, 3, 2), (1, 1), 4),  # depthwise, unit stride ("wide" runs)
+        ((8, 1, 3, 3), (2, 2), 4),  # depthwise, strided, multiplier 2
+    ]
+    for ws, s, g in conv_cases:
+        w = _rand(rng, ws, np.float32)
+        args = (s, (1, 1), (1, 1), g)
+        y = K.conv_forward(np, x, w, *args)
+        same("conv_forward", lambda xp, w=w, args=args: K.conv_forward(xp, arr(xp, x), arr(xp, w), *args))
+        same("conv_backward_input", lambda xp, w=w, y=y, args=args: K.conv_backward_input(
+            xp, arr(xp, y), arr(xp, w), x.shape, *args))
+        same("conv_backward_weight", lambda xp, w=w, y=y, args=args: K.conv_backward_weight(
+            xp, arr(xp, x), arr(xp, y), w.shape, *args))
+    x32 = _rand(rng, (2, 32, 6, 6), np.float32)
+    w32 = _rand(rng, (16, 32, 3, 3), np.float32)
+    y32 = K.conv_forward(np, x32, w32, (1, 1), (1, 1), (1, 1), 1)
+    same("flipped-kernel input grad", lambda xp: K.conv_backward_input(
+        xp, arr(xp, y32), arr(xp, w32), x32.shape, (1, 1), (1, 1), (1, 1), 1))
+    wt = _rand(rng, (4, 3, 3, 3), np.float32)
+    same("conv_transpose_forward", lambda xp: K.conv_transpose_forward(
+        xp, arr(xp, x), arr(xp, wt), (2, 2), (1, 1), (1, 0), (1, 1), 1))
+
+    yv, idx = K.max_pool_forward(np, x, (3, 3), (2, 2), (1, 1), (1, 1), True)
+    same("max_pool_forward", lambda xp: K.max_pool_forward(xp, arr(xp, x), (3, 3), (2, 2), (1, 1), (1, 1), True))
+    same("max_pool_backward", lambda xp: K.max_pool_backward(xp, arr(xp, yv), arr(xp, idx), x.shape))
+    pool = ((3, 2), (2, 2), (1, 1), True, False)
+    ya = K.avg_pool_forward(np, x, *pool, None)
+    for div in (None, 3):
+        same("avg_pool_forward", lambda xp, div=div: K.avg_pool_forward(xp, arr(xp, x), *pool, div))
+        same("avg_pool_backward", lambda xp, div=div: K.avg_pool_backward(
+            xp, arr(xp, ya), x.shape, *pool, div))
+    for out in [(3, 4), (3, 2), (1, 1)]:
+        ys = K.adaptive_avg_pool_forward(np, x, out)
+        same("adaptive_avg_pool_forward", lambda xp, out=out: K.adaptive_avg_pool_forward(xp, arr(xp, x), out))
+        same("adaptive_avg_pool_backward", lambda xp, out=out, ys=ys: K.adaptive_avg_pool_backward(
+            xp, arr(xp, ys), x.shape, out))
+        same("adaptive_max_pool_forward", lambda xp, out=out: K.adaptive_max_pool_forward(xp, arr(xp, x), out))
+    xl = _rand(rng, (1, 2, 40), np.float32)
+    same("adaptive_max_pool_forward (argmax)", lambda xp: K.adaptive_max_pool_forward(xp, arr(xp, xl), (2,)))

@@ -12,24 +12,27 @@ share the code); spatial parameters are tuples with one entry per spatial dim.
 Dtypes are preserved: float32 in gives float32 out and accumulation happens in the
 input dtype, like torch's CPU kernels.
 
-Convolution is im2col + GEMM. The im2col matrix is built from a strided view of the
-padded input (one copy) in the ``(C, *kernel, *out)`` order so that a batched
-``matmul`` with the weight yields the output directly in ``(N, C_out, *out)``
-layout, with no transpose afterwards (profiled against a single big GEMM on a
-``(N*L, C*K)`` matrix and against ``tensordot``/``einsum``, which both pay for an
-extra transpose copy; see ``bench/bench_conv_kernels.py``). On CPU the batch is
-processed in chunks so the im2col buffer stays cache-sized and memory stays bounded.
-Depthwise-style convolutions (one input channel per group) skip im2col and
-accumulate one shifted slice per kernel offset, since a GEMM with a 1-wide inner
-dimension wastes BLAS.
+Convolution is im2col + GEMM. The im2col matrix is a strided view of the padded
+input, copied in ``(C, *kernel, *out)`` order so that a batched ``matmul`` with the
+weight lands directly in the ``(N, C_out, *out)`` layout, with no transpose after.
+That beat one big GEMM on an ``(N*L, C*K)`` or ``(C*K, N*L)`` matrix and
+``tensordot``/``einsum(optimize=True)``, which all pay for transpose copies (see
+``bench/bench_conv_kernels.py``). On CPU the batch goes through in chunks of a few
+MiB of columns, so the GEMM reads them from cache and peak memory stays bounded.
+The input gradient is a GEMM then col2im (strided adds, one per kernel offset, no
+scatter), or, for unit stride and wide inputs, a plain conv of the output gradient
+with the flipped kernel. Depthwise-style convolutions (one input channel per group)
+skip BLAS, whose 1-wide GEMMs waste it, and do one elementwise pass per offset.
 
-Pooling loops over kernel offsets with strided slices: each step is one vectorised
-pass over the output, which beats copying windows out and reducing a tiny axis.
+Pooling also works per kernel offset on strided views: max pooling takes a running
+maximum and then finds the winning offset, average pooling sums separably (one dim
+at a time), and adaptive pooling reduces one dim at a time as well.
 """
 from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,10 +73,12 @@ _GPU_CHUNK_BYTES = 512 << 20
 
 
 def _tup(v: int | IntTuple, nd: int, name: str) -> tuple[int, ...]:
-    """Normalise an int or a length-``nd`` sequence to a tuple of ints."""
-    if isinstance(v, int):
-        return (v,) * nd
-    t = tuple(int(i) for i in v)
+    """Normalise an int or a length-``nd`` sequence of ints to a tuple of ints."""
+    try:
+        return (operator.index(v),) * nd
+    except TypeError:
+        pass
+    t = tuple(operator.index(i) for i in v)
     if len(t) != nd:
         raise ValueError(f"{name} must have {nd} entries for {nd}-d input, got {t}")
     return t
@@ -120,16 +125,16 @@ def conv_transpose_output_size(size: int, k: int, s: int, p: int, op: int, d: in
     return (size - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
-def pool_output_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+def pool_output_size(L: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:  # noqa: N803
     """Output length of a pooling window along one dim, torch's rule.
 
     With ``ceil_mode`` the last window may hang over the right edge, but it must
     start inside the input or the left padding, else it is dropped.
     """
     eff = d * (k - 1) + 1
-    num = size + 2 * p - eff + ((s - 1) if ceil_mode else 0)
+    num = L + 2 * p - eff + ((s - 1) if ceil_mode else 0)
     out = num // s + 1  # floor division, like torch's div_rtn
-    if ceil_mode and (out - 1) * s >= size + p:
+    if ceil_mode and (out - 1) * s >= L + p:
         out -= 1
     return out
 
@@ -549,18 +554,50 @@ def _lowest(xp: Any, dtype: Any) -> float | int:
     return int(xp.iinfo(dtype).min)
 
 
-def _flat_positions(xp: Any, per_dim: Sequence[Array], sizes: IntTuple) -> Array:
-    """Combine per-dim int64 position vectors into flat plane indices, broadcast over
-    the output grid (shape ``(len(p0), len(p1), ...)``)."""
+def _grid(xp: Any, per_dim: Sequence[Array], combine: str = "add") -> Array:
+    """Broadcast per-dim vectors over the output grid (shape ``(len(v0), len(v1), ...)``)
+    and add them (``combine="add"``) or AND them (``"and"``)."""
     nd = len(per_dim)
-    flat = None
-    for i, pos in enumerate(per_dim):
-        mult = math.prod(sizes[i + 1:])
+    res = None
+    for i, v in enumerate(per_dim):
         shape = [1] * nd
         shape[i] = -1
-        term = pos.reshape(shape) * mult
-        flat = term if flat is None else flat + term
-    return flat
+        v = v.reshape(shape)
+        if res is None:
+            res = v
+        else:
+            res = res + v if combine == "add" else res & v
+    return res
+
+
+def _window_max(
+    xp: Any, views: Sequence[Array], valid: Sequence[Array] | None
+) -> tuple[Array, Array]:
+    """Max over ``views`` (one per window offset) and the offset that holds it.
+
+    Matches torch's scan ``if (val > max || isnan(val))``: the first maximum in
+    window order wins, a NaN wins over everything and the last NaN is reported.
+    Offsets where ``valid`` is False (padding) never win; a window of only -inf
+    then reports its first valid element, as torch does.
+
+    Two passes of cheap elementwise ops (max, then compare against the max)
+    measured ~4x faster than carrying value/index with ``where`` in one pass.
+    """
+    y = views[0].copy()
+    for v in views[1:]:
+        xp.maximum(y, v, out=y)  # propagates NaN
+    n = len(views)
+    kidx = xp.zeros(y.shape, dtype=xp.int16 if n < 2**15 else xp.int32)
+    # Walk backwards so the earliest matching offset is written last.
+    for i in range(n - 1, -1, -1):
+        hit = views[i] == y
+        if valid is not None:
+            hit &= valid[i]
+        kidx -= (kidx - i) * hit
+    if y.dtype.kind == "f" and bool(xp.isnan(y).any()):
+        for i in range(n):  # forwards: the last NaN wins
+            kidx -= (kidx - i) * xp.isnan(views[i])
+    return y, kidx
 
 
 def max_pool_forward(
@@ -585,40 +622,40 @@ def max_pool_forward(
     dilation = _tup(dilation, nd, "dilation")
     sizes = tuple(x.shape[2:])
     out = tuple(
-        pool_output_size(L, kk, s, p, d, ceil_mode)
-        for L, kk, s, p, d in zip(sizes, k, stride, padding, dilation)
+        pool_output_size(n, kk, s, p, d, ceil_mode)
+        for n, kk, s, p, d in zip(sizes, k, stride, padding, dilation)
     )
     _check_out(out, "max_pool_forward", input=tuple(x.shape), kernel_size=k, stride=stride,
                padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     # Right padding also covers ceil_mode windows that hang over the end.
     hi = tuple(
-        max(p, (o - 1) * s + d * (kk - 1) + 1 - L - p)
-        for L, kk, s, p, d, o in zip(sizes, k, stride, padding, dilation, out)
+        max(p, (o - 1) * s + d * (kk - 1) + 1 - n - p)
+        for n, kk, s, p, d, o in zip(sizes, k, stride, padding, dilation, out)
     )
     xpad = _pad(xp, x, padding, hi, value=_lowest(xp, x.dtype))
+    offsets = list(itertools.product(*map(range, k)))
+    lead = (slice(None), slice(None))
+    views = [xpad[lead + _offset_slices(off, out, stride, dilation)] for off in offsets]
 
     starts = [xp.arange(o, dtype=xp.int64) * s - p for o, s, p in zip(out, stride, padding)]
-    # torch starts each window's index at its first in-bounds element, which is what
-    # a window of only -inf reports.
-    first = [
-        xp.where(st < 0, st + ((-st + d - 1) // d) * d, st) for st, d in zip(starts, dilation)
-    ]
-    idx = xp.broadcast_to(_flat_positions(xp, first, sizes), x.shape[:2] + out)
-    best = None
-    lead = (slice(None), slice(None))
-    for off in itertools.product(*map(range, k)):
-        v = xpad[lead + _offset_slices(off, out, stride, dilation)]
-        flat_k = _flat_positions(xp, [st + j * d for st, j, d in zip(starts, off, dilation)], sizes)
-        if best is None:
-            # First offset: anything beats the -inf start, except a -inf value itself.
-            take = v > _lowest(xp, x.dtype)
-        else:
-            take = v > best
-        if x.dtype.kind == "f":
-            take |= xp.isnan(v)
-        best = xp.where(take, v, best if best is not None else v)
-        idx = xp.where(take, flat_k, idx)
-    return xp.ascontiguousarray(best), xp.ascontiguousarray(idx)
+    valid = None
+    if any(padding) or any(h > 0 for h in hi):
+        valid = []
+        for off in offsets:
+            pos = [st + j * d for st, j, d in zip(starts, off, dilation)]
+            valid.append(_grid(xp, [(q >= 0) & (q < n) for q, n in zip(pos, sizes)], "and"))
+    y, kidx = _window_max(xp, views, valid)
+
+    # Flat index = window start + the chosen offset's displacement, both in the
+    # unpadded plane.
+    plane_strides = [math.prod(sizes[i + 1:]) for i in range(nd)]
+    base = _grid(xp, [st * ps for st, ps in zip(starts, plane_strides)])
+    delta = xp.asarray(
+        [sum(j * d * ps for j, d, ps in zip(off, dilation, plane_strides)) for off in offsets],
+        dtype=xp.int64,
+    )
+    idx = xp.take(delta, kidx) + base
+    return y, idx
 
 
 def max_pool_backward(xp: Any, gy: Array, indices: Array, x_shape: IntTuple) -> Array:
@@ -792,11 +829,17 @@ def _adaptive_matrix(xp: Any, size: int, out: int, dtype: Any) -> Array:
 
 
 def _adaptive_sizes(x_shape: IntTuple, output_size: IntTuple, what: str) -> tuple[int, ...]:
+    """Resolve ``output_size`` (an int, or a tuple whose None entries keep the input
+    size, as in torch) to a tuple of ints."""
     nd = len(x_shape) - 2
-    out = _tup(output_size, nd, "output_size")
-    out = tuple(int(x_shape[2 + i]) if o is None else o for i, o in enumerate(out))
+    if output_size is None or isinstance(output_size, int) or hasattr(output_size, "__index__"):
+        output_size = (output_size,) * nd
+    sizes = tuple(output_size)
+    if len(sizes) != nd:
+        raise ValueError(f"{what}: output_size must have {nd} entries, got {sizes}")
+    out = tuple(int(x_shape[2 + i]) if o is None else operator.index(o) for i, o in enumerate(sizes))
     _check_out(out, what, input=tuple(x_shape), output_size=out)
-    if any(L <= 0 for L in x_shape[2:]):
+    if any(n <= 0 for n in x_shape[2:]):
         raise ValueError(f"{what}: input spatial size must be positive, got {tuple(x_shape)}")
     return out
 
@@ -851,40 +894,56 @@ def adaptive_avg_pool_backward(
     return xp.ascontiguousarray(g) if g is not gy else g.copy()
 
 
+# Windows up to this long are reduced by the offset loop of cheap elementwise
+# passes; longer ones (global pooling, say) by argmax.
+_ADAPTIVE_MAX_LOOP = 16
+
+
 def adaptive_max_pool_forward(xp: Any, x: Array, output_size: IntTuple) -> tuple[Array, Array]:
     """Like ``torch.nn.functional.adaptive_max_pool{1,2,3}d(..., return_indices=True)``.
 
-    Loops over offsets within the longest window; shorter windows repeat their last
-    element, which cannot change a max. Indices are flat per input plane (int64).
+    Max is separable, so the dims are reduced one at a time, last first; carrying
+    the flat index along keeps torch's choice (the first maximum in row-major window
+    order, or the last NaN). Windows shorter than the longest repeat their last
+    element, which changes neither. Indices are flat per input plane (int64).
     """
     out = _adaptive_sizes(x.shape, output_size, "adaptive_max_pool_forward")
     sizes = tuple(x.shape[2:])
     nd = len(out)
-    bounds = [_adaptive_bounds(L, O) for L, O in zip(sizes, out)]
-    kmax = [max(e - s for s, e in zip(*b)) for b in bounds]
-    starts = [xp.asarray(b[0], dtype=xp.int64) for b in bounds]
-    lasts = [xp.asarray(b[1], dtype=xp.int64) - 1 for b in bounds]
-    is_float = x.dtype.kind == "f"
-    best = None
-    idx = None
-    for off in itertools.product(*map(range, kmax)):
-        pos = [xp.minimum(st + j, la) for st, j, la in zip(starts, off, lasts)]
-        # Open-mesh gather: v[n, c, o0, o1, ...] = x[n, c, pos0[o0], pos1[o1], ...].
-        mesh = tuple(
-            p.reshape([-1 if d == i else 1 for d in range(nd)]) for i, p in enumerate(pos)
-        )
-        v = x[(slice(None), slice(None)) + mesh]
-        flat_k = _flat_positions(xp, pos, sizes)
-        if best is None:
-            best = v
-            idx = xp.broadcast_to(flat_k, v.shape)
-            continue
-        take = v > best
-        if is_float:
-            take |= xp.isnan(v)
-        best = xp.where(take, v, best)
-        idx = xp.where(take, flat_k, idx)
-    return xp.ascontiguousarray(best), xp.ascontiguousarray(idx)
+    a, fidx = x, None
+    for i in range(nd - 1, -1, -1):
+        ax = 2 + i
+        st, en = _adaptive_bounds(sizes[i], out[i])
+        km = max(e - s for s, e in zip(st, en))
+        s_ = xp.asarray(st, dtype=xp.int64).reshape(-1, 1)
+        e_ = xp.asarray(en, dtype=xp.int64).reshape(-1, 1)
+        table = xp.minimum(s_ + xp.arange(km, dtype=xp.int64).reshape(1, km), e_ - 1).reshape(-1)
+        # Gather the windows along this axis: (..., out_i, km, ...).
+        wshape = a.shape[:ax] + (out[i], km) + a.shape[ax + 1:]
+        win = xp.take(a, table, axis=ax).reshape(wshape)
+        pick = (slice(None),) * (ax + 1)
+        if km <= _ADAPTIVE_MAX_LOOP:
+            y, kidx = _window_max(xp, [win[pick + (j,)] for j in range(km)], None)
+            kidx = kidx.astype(xp.int64)
+        else:
+            kidx = xp.argmax(win, axis=ax + 1)  # first maximum, or first NaN
+            y = xp.take_along_axis(win, xp.expand_dims(kidx, ax + 1), axis=ax + 1)
+            y = y.reshape(kidx.shape)
+            if x.dtype.kind == "f" and bool(xp.isnan(y).any()):
+                # torch reports the last NaN of a window.
+                rev = xp.argmax(xp.isnan(xp.flip(win, axis=ax + 1)), axis=ax + 1)
+                kidx = xp.where(xp.isnan(y), (km - 1) - rev, kidx)
+        o = xp.arange(out[i], dtype=xp.int64).reshape((-1,) + (1,) * (a.ndim - ax - 1))
+        pos = xp.take(table, o * km + kidx) * math.prod(sizes[i + 1:])
+        if fidx is not None:
+            fwin = xp.take(fidx, table, axis=ax).reshape(wshape)
+            pos = pos + xp.take_along_axis(fwin, xp.expand_dims(kidx, ax + 1), axis=ax + 1).reshape(
+                kidx.shape
+            )
+        a, fidx = y, pos
+    if fidx is None:  # no spatial dims
+        fidx = xp.zeros(x.shape[:2], dtype=xp.int64)
+    return xp.ascontiguousarray(a), fidx
 
 
 def adaptive_max_pool_backward(xp: Any, gy: Array, indices: Array, x_shape: IntTuple) -> Array:
