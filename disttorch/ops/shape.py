@@ -59,6 +59,8 @@ class Reshape(Op):
 
 
 def view(input: Tensor, *shape) -> Tensor:
+    if not shape:
+        raise TypeError('view() missing 1 required positional arguments: "size"')
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
         return _view_dtype(input, dtypes.canonical(shape[0]))
     shape = _infer_shape(shape_arg(shape), input._data.size, input._data.shape)
@@ -76,8 +78,9 @@ def _view_dtype(input: Tensor, d) -> Tensor:
 
 def reshape(input: Tensor, *shape) -> Tensor:
     """A view when the data allows it, else a copy (like torch)."""
+    if not shape:
+        raise TypeError('reshape() missing 1 required positional arguments: "shape"')
     shape = _infer_shape(shape_arg(shape), input._data.size, input._data.shape)
-    d = input._data
     try:
         return View.apply(input, shape=shape)
     except RuntimeError:
@@ -102,9 +105,18 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     shape = input._data.shape
+    if not shape:
+        raise RuntimeError("unflatten: Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, len(shape))
     sizes = tuple(sizes)
-    inner = _infer_shape(sizes, shape[d], (shape[d],))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    try:
+        inner = _infer_shape(sizes, shape[d], (shape[d],))
+    except RuntimeError:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+            f"({shape[d]}) in the input tensor") from None
     return reshape(input, shape[:d] + inner + shape[d + 1:])
 
 
@@ -131,6 +143,8 @@ def expand(input: Tensor, *sizes) -> Tensor:
     out = []
     for i, s in enumerate(sizes):
         cur = shape[i - lead] if i >= lead else None
+        if s < -1:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(sizes)}")
         if s == -1:
             if cur is None:
                 raise RuntimeError(
@@ -168,6 +182,8 @@ class Permute(Op):
 
 
 def permute(input: Tensor, *dims) -> Tensor:
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = shape_arg(dims) if dims and not isinstance(dims[0], (tuple, list)) else tuple(dims[0])
     nd = input._data.ndim
     if len(dims) != nd:
@@ -200,16 +216,43 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, 1) if nd == 2 else input
 
 
-def adjoint(input: Tensor) -> Tensor:
+def _matrix_transpose(input: Tensor, what: str) -> Tensor:
+    nd = input._data.ndim
+    if nd == 0:
+        return input
+    if nd < 2:
+        raise RuntimeError(
+            f"tensor.{what} is only supported on matrices or batches of matrices. Got {nd}-D tensor.")
     return transpose(input, -2, -1)
+
+
+def _conj_transpose(input: Tensor) -> Tensor:
+    nd = input._data.ndim
+    if nd == 0 or nd == 2:
+        return transpose(input, 0, 1) if nd else input
+    hint = ". For batches of matrices, consider using tensor.mH" if nd > 2 else "."
+    raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {nd}-D tensor{hint}")
+
+
+def adjoint(input: Tensor) -> Tensor:
+    return _matrix_transpose(input, "adjoint()")
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
     nd = input._data.ndim
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({src} dims) should contain the "
+            f"same number of dims as destination ({dst} dims)")
     src = [wrap_dim(s, nd) for s in src]
     dst = [wrap_dim(d, nd) for d in dst]
+    if nd == 0:
+        return input
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({ds})")
     order = [d for d in range(nd) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -264,7 +307,7 @@ def contiguous(input: Tensor, memory_format=None) -> Tensor:
 
 class Clone(Op):
     def forward(self, x):
-        return x.copy()
+        return x.copy(order="K")  # preserve_format: keep the strides' order
 
     def backward(self, gy):
         return gy
@@ -285,9 +328,9 @@ def _install() -> None:
     T.view_as = lambda self, other: view(self, other._data.shape)
     T.reshape_as = lambda self, other: reshape(self, other._data.shape)
     T.T = property(lambda self: permute(self, tuple(range(self._data.ndim - 1, -1, -1))))
-    T.mT = property(lambda self: transpose(self, -2, -1))
-    T.H = T.T
-    T.mH = T.mT
+    T.mT = property(lambda self: _matrix_transpose(self, "mT"))
+    T.mH = property(lambda self: _matrix_transpose(self, "mH"))
+    T.H = property(_conj_transpose)
 
     def squeeze_(self, dim=None):
         r = squeeze(self.detach(), dim)
