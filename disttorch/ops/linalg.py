@@ -49,6 +49,13 @@ def _mat(xp, a, b):
     return xp.matmul(a, b)
 
 
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
 def _require_tensor(fn: str, name: str, pos: int, x) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
@@ -100,13 +107,14 @@ def _bmm_batch_error(b, k, b2, k2) -> RuntimeError:
 def _broadcast_batch(sa: tuple, sb: tuple) -> tuple:
     n = max(len(sa), len(sb))
     pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
-    out = []
-    for i, (x, y) in enumerate(zip(pa, pb)):
+    out = [0] * n
+    for i in range(n - 1, -1, -1):  # torch reports the last mismatching dim
+        x, y = pa[i], pb[i]
         if x != y and x != 1 and y != 1:
             raise RuntimeError(
                 f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
                 f"dimension {i}")
-        out.append(y if x == 1 else x)
+        out[i] = y if x == 1 else x
     return tuple(out)
 
 
@@ -160,7 +168,8 @@ class Matmul(Op):
         self.retain_inputs(0, 1)
         if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:
             # (..., m, k) @ (k, n): one GEMM over the folded rows
-            return _mat(self.xp, a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))
+            rows = _prod(a.shape[:-1])
+            return _mat(self.xp, a.reshape(rows, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))
         return _mat(self.xp, a, b)
 
     def backward(self, gy):
@@ -169,7 +178,8 @@ class Matmul(Op):
         if b.ndim == 2 and a.ndim > 2:
             k, n = b.shape
             ga = matmul(gy, b.mT) if na else None
-            gb = Mm.apply(a.reshape(-1, k).mT, gy.reshape(-1, n)) if nb else None
+            rows = _prod(a.shape[:-1])
+            gb = Mm.apply(a.reshape(rows, k).mT, gy.reshape(rows, n)) if nb else None
             return ga, gb
         a1, b1 = a.ndim == 1, b.ndim == 1
         if a1:
@@ -333,7 +343,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         return Dot.apply(input, other)
     if db == 1:  # (..., n, k) @ (k,): fold the batch into the rows
         k = a.shape[-1]
-        rows = a.size // k if k else int(np.prod(a.shape[:-1]))
+        rows = _prod(a.shape[:-1])
         if k != b.shape[0]:
             raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{k}), vec ({b.shape[0]})")
         if a.dtype != b.dtype:
@@ -346,7 +356,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         return Mv.apply(input.reshape(rows, k), other).reshape(a.shape[:-1])
     if db == 2 and da > 2:  # (..., m, k) @ (k, n): one GEMM over the folded rows
         k = a.shape[-1]
-        rows = int(np.prod(a.shape[:-1]))
+        rows = _prod(a.shape[:-1])
         if k != b.shape[0]:
             raise _mm_shape_error((rows, k), b.shape)
         if a.dtype != b.dtype:
@@ -365,7 +375,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     k = a.shape[-1]
     k2 = b.shape[-2]
     if k != k2:
-        nb = int(np.prod(batch))
+        nb = _prod(batch)
         raise _bmm_batch_error(nb, k, nb, k2)
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected scalar type {_sname(a)} but found {_sname(b)}")
@@ -660,9 +670,9 @@ def tensordot(a: Tensor, b: Tensor, dims: int | tuple | list | Tensor = 2) -> Te
     free_a = [d for d in range(len(sa)) if d not in wa]
     free_b = [d for d in range(len(sb)) if d not in wb]
     pa, pb = free_a + wa, wb + free_b
-    k = int(np.prod([sa[d] for d in wa]))
-    m = int(np.prod([sa[d] for d in free_a]))
-    n = int(np.prod([sb[d] for d in free_b]))
+    k = _prod(sa[d] for d in wa)
+    m = _prod(sa[d] for d in free_a)
+    n = _prod(sb[d] for d in free_b)
     if pa != list(range(len(sa))):
         a = a.permute(pa)
     if pb != list(range(len(sb))):
