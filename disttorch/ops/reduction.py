@@ -84,9 +84,10 @@ def _numel(shape, dims) -> int:
 
 
 def _return_type(name: str, fields: tuple):
-    """A namedtuple printed like ``torch.return_types.<name>``."""
+    """A namedtuple printed like ``torch.return_types.<name>`` (picklable: module-level)."""
     cls = namedtuple(name, fields)
-    cls.__module__ = "disttorch.return_types"
+    cls.__module__ = __name__
+    cls.__qualname__ = f"_rt_{name}"
 
     def _repr(self) -> str:
         body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
@@ -96,10 +97,10 @@ def _return_type(name: str, fields: tuple):
     return cls
 
 
-max_rt = _return_type("max", ("values", "indices"))
-min_rt = _return_type("min", ("values", "indices"))
-median_rt = _return_type("median", ("values", "indices"))
-aminmax_rt = _return_type("aminmax", ("min", "max"))
+_rt_max = _return_type("max", ("values", "indices"))
+_rt_min = _return_type("min", ("values", "indices"))
+_rt_median = _return_type("median", ("values", "indices"))
+_rt_aminmax = _return_type("aminmax", ("min", "max"))
 
 
 # -- private differentiable helpers --------------------------------------------------------
@@ -224,20 +225,23 @@ class NanSum(Op):
 class NanMean(Op):
     def forward(self, x):
         xp = self.xp
+        self.retain_inputs(0)
         self.src = x.shape
         keep = ~xp.isnan(x)
-        cnt = keep.sum(axis=self.dim, keepdims=True)
+        cnt = keep.sum(axis=self.dim, keepdims=self.keepdim).astype(x.dtype)
+        s = xp.where(keep, x, 0).sum(axis=self.dim, keepdims=self.keepdim, dtype=x.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
-            s = xp.where(keep, x, 0).sum(axis=self.dim, keepdims=True, dtype=x.dtype)
-            out = s / cnt.astype(x.dtype)
-            self.w = keep / cnt.astype(x.dtype)  # the weight of each element in its mean
-        if not self.keepdim and self.dim:
-            out = out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in self.dim))
-        return out.astype(x.dtype, copy=False)
+            return (s / cnt).astype(x.dtype, copy=False)
 
     def backward(self, gy):
+        (x,) = self.saved_tensors
+        xp, xd = self.xp, x._data
+        keep = ~xp.isnan(xd)
+        cnt = keep.sum(axis=self.dim, keepdims=True).astype(xd.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = keep / cnt  # each element's weight in its mean
         gy = _unreduce(gy, self.src, self.dim, self.keepdim)
-        return gy * _wrap(self.w.astype(gy._data.dtype, copy=False), gy._device)
+        return gy * _const(w.astype(xd.dtype, copy=False), x)
 
 
 def _reduce_dtype(input: Tensor, dtype):
@@ -553,7 +557,7 @@ def _extreme_dim(input: Tensor, dim, keepdim, name: str, mode: str):
             f"{name}(): argument 'keepdim' (position 2) must be bool, not {type(keepdim).__name__}")
     nd = input._data.ndim
     d = wrap_dim(_int_dim(dim, name), nd)
-    rt = {"max": max_rt, "min": min_rt, "median": median_rt}[name]
+    rt = {"max": _rt_max, "min": _rt_min, "median": _rt_median}[name]
     if nd == 0:
         v, i = _IndexSelect.apply(input.reshape(1), dim=0, keepdim=False, mode=mode)
         return rt(v, i)
@@ -667,7 +671,7 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
         dims = (d,) if shape else ()
     lo = AMax.apply(input, dim=dims, keepdim=keepdim, is_min=True, nan_ties=False)
     hi = AMax.apply(input, dim=dims, keepdim=keepdim, is_min=False, nan_ties=False)
-    return aminmax_rt(lo, hi)
+    return _rt_aminmax(lo, hi)
 
 
 class ArgMax(Op):

@@ -437,6 +437,28 @@ def test_max_other_and_grad():
     assert torch is not None
 
 
+def test_max_other_fallback_without_maximum(monkeypatch):
+    # without an installed Tensor.maximum/minimum, max(x, other) uses its own op
+    for name in ("maximum", "minimum"):
+        monkeypatch.delattr(disttorch.Tensor, name, raising=False)
+    a = np.array([[1.0, 3.0, 2.0], [0.5, -1.0, 2.0]])
+    b = np.array([2.0, 3.0, 1.0])
+    check([a.shape, b.shape], lambda x, y: x.max(y), vals=[a, b])
+    check([a.shape, b.shape], lambda x, y: _lib(x).min(x, other=y), vals=[a, b])
+    gradcheck([(2, 3), (3,)], lambda x, y: x.max(y) + x.min(y), second_order=True)
+    r = disttorch.tensor([1, 5]).max(disttorch.tensor([2.5, 0.0]))
+    assert r.dtype is disttorch.float32 and r.tolist() == [2.5, 5.0]
+
+
+def test_return_types_pickle():
+    import pickle
+
+    r = pickle.loads(pickle.dumps(disttorch.tensor([[1.0, 2.0], [4.0, 3.0]]).max(1)))
+    assert r._fields == ("values", "indices") and r.indices.tolist() == [1, 0]
+    mm = pickle.loads(pickle.dumps(disttorch.aminmax(disttorch.tensor([1.0, 2.0]))))
+    assert mm.max.item() == 2.0
+
+
 def test_inplace_cumsum_cumprod(device):
     x = disttorch.tensor([1.0, 2.0, 3.0], device=device)
     v = x._version
