@@ -36,12 +36,21 @@ def _finish(data, dev, requires_grad: bool) -> Tensor:
     return t
 
 
+def _unwrap_tensors(data):
+    """Nested lists with any tensors replaced by host arrays; Python numbers untouched."""
+    if isinstance(data, Tensor):
+        return _dev.to_device(data._data, _dev.CPU)
+    if isinstance(data, (list, tuple)):
+        return [_unwrap_tensors(d) for d in data]
+    return data
+
+
 def _host_array(data, dtype) -> np.ndarray:
     """Host array from Python data, inferring dtypes the way torch does."""
     if isinstance(data, Tensor):
         return _dev.to_device(data._data, _dev.CPU)
     if isinstance(data, (list, tuple)):
-        data = [_host_array(d, None) if isinstance(d, (Tensor, list, tuple)) else d for d in data]
+        data = _unwrap_tensors(data)
     python_data = not isinstance(data, (np.ndarray, np.generic))
     if not python_data and data.dtype == object:
         raise TypeError("can't convert np.ndarray of type numpy.object_")
