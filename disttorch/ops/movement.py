@@ -530,6 +530,11 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     return Split.apply(tensor, dim=d, bounds=tuple((i * s, min((i + 1) * s, n)) for i in range(k)))
 
 
+def _split_method(self: Tensor, split_size, dim: int = 0) -> tuple:
+    """``Tensor.split(split_size, dim=0)``."""
+    return split(self, split_size, dim)
+
+
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into at most ``chunks`` views of (nearly) equal size."""
     chunks = _int_arg(chunks, "chunk", "chunks", 1)
@@ -761,9 +766,12 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     return Repeat.apply(input, reps=reps, padded=padded)
 
 
-def tile(input: Tensor, *dims) -> Tensor:
+def tile(input: Tensor, dims) -> Tensor:
     """Like :meth:`Tensor.repeat`, with missing leading repeats taken as 1."""
-    reps = shape_arg(dims)
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(
+            f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
+    reps = shape_arg((dims,))
     nd = input._data.ndim
     if len(reps) < nd:
         reps = (1,) * (nd - len(reps)) + reps
@@ -828,6 +836,11 @@ def _repeat_interleave_method(self: Tensor, repeats, dim: int | None = None, *,
                               output_size: int | None = None) -> Tensor:
     """``Tensor.repeat_interleave(repeats, dim=None)``."""
     return repeat_interleave(self, repeats, dim, output_size=output_size)
+
+
+def _tile_method(self: Tensor, *dims) -> Tensor:
+    """``Tensor.tile(*dims)`` or ``Tensor.tile(dims)``."""
+    return tile(self, _varargs(dims))
 
 
 def _from_host(arr: np.ndarray, like: Tensor) -> Tensor:
@@ -1165,11 +1178,12 @@ def atleast_3d(*tensors):
 
 def _install() -> None:
     T = Tensor
-    T.split, T.split_with_sizes, T.chunk, T.tensor_split = split, split_with_sizes, chunk, tensor_split
+    T.split, T.split_with_sizes, T.chunk, T.tensor_split = (
+        _split_method, split_with_sizes, chunk, tensor_split)
     T.hsplit, T.vsplit, T.dsplit, T.unbind = hsplit, vsplit, dsplit, unbind
     T.narrow, T.narrow_copy, T.select = narrow, narrow_copy, select
     T.flip, T.fliplr, T.flipud, T.roll, T.rot90 = _flip_method, fliplr, flipud, roll, rot90
-    T.repeat, T.tile, T.repeat_interleave = repeat, tile, _repeat_interleave_method
+    T.repeat, T.tile, T.repeat_interleave = repeat, _tile_method, _repeat_interleave_method
     T.tril, T.triu, T.diagonal, T.diag_embed, T.diag, T.trace = (
         tril, triu, diagonal, diag_embed, diag, trace)
     T.tril_, T.triu_ = inplace_method(tril), inplace_method(triu)
