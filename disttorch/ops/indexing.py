@@ -42,6 +42,9 @@ _C_NAMES = {
     "uint8": "unsigned char", "bool": "bool",
 }
 
+_C_TYPES = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
+            "uint8": "uint8_t", "bool": "bool"}
+
 
 class _IndexRangeError(IndexError, RuntimeError):
     """torch raises IndexError or RuntimeError for the same bad index depending on layout."""
@@ -282,8 +285,8 @@ def _item(k, x: Tensor):
         return _array_item(k, x)
     if isinstance(k, np.integer):
         return _INT, int(k)
-    if isinstance(k, (list, tuple)):
-        return _array_item(_seq_array(k), x)
+    if isinstance(k, (list, tuple, range)):
+        return _array_item(_seq_array(list(k)), x)
     if isinstance(k, str):
         raise TypeError("new(): invalid data type 'str'")
     if isinstance(k, (float, np.floating)):
@@ -309,6 +312,8 @@ def _treat_as_tuple(key: list) -> bool:
 def _key_items(key) -> tuple:
     if type(key) is tuple:
         return key
+    if isinstance(key, tuple):  # Size, namedtuples
+        return tuple(key)
     if type(key) is list and _treat_as_tuple(key):
         warnings.warn(
             "Using a non-tuple sequence for multidimensional indexing is deprecated; use "
@@ -521,7 +526,10 @@ class IndexPut(Op):
         tgt = out if self.vkey is None else out[self.vkey]
         try:
             if self.akey is None:
-                tgt[...] = v
+                if self.accumulate:
+                    tgt += v
+                else:
+                    tgt[...] = v
             elif self.accumulate:
                 _scatter_add(self.xp, tgt, self.akey, v)
             else:
@@ -579,10 +587,10 @@ def _setitem_value(self: Tensor, value):
 
 
 def _write_error(e: Exception, self: Tensor, vkey, akey, val) -> Exception:
-    if isinstance(e, (OverflowError,)) or "convert" in str(e).lower():
+    if isinstance(e, OverflowError) or "convert" in str(e).lower():
+        name = dtypes.from_numpy(self._data.dtype).name
         return RuntimeError(
-            f"value cannot be converted to type {dtypes.from_numpy(self._data.dtype).name} "
-            "without overflow"
+            f"value cannot be converted to type {_C_TYPES.get(name, name)} without overflow"
         )
     tgt = self._data if vkey is None else self._data[vkey]
     shape = tgt.shape if akey is None else tgt[akey].shape
@@ -910,6 +918,20 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
+def _ufunc_at(xp, name: str, out, key, src):
+    """``xp.<name>.at(out, key, src)``; through the host where the array module lacks it."""
+    try:
+        getattr(xp, name).at(out, key, src)
+        return out
+    except (AttributeError, NotImplementedError):
+        if xp is np:
+            raise
+    host = _host(out)
+    hkey = tuple(k if type(k) is slice else _host(k) for k in key)
+    getattr(np, name).at(host, hkey, _host(src))
+    return xp.asarray(host)
+
+
 class ScatterReduce(Op):
     """``scatter_reduce``: sum, prod, mean, amax, amin of ``src`` into ``x`` at ``idx``."""
 
@@ -926,19 +948,17 @@ class ScatterReduce(Op):
         if not self.include_self:
             fill = {"sum": 0, "mean": 0, "prod": 1}.get(red)
             if fill is None:
-                info = np.finfo(x.dtype) if x.dtype.kind in "fV" else np.iinfo(x.dtype)
-                fill = info.min if red == "amax" else info.max
                 if x.dtype.kind in "fV":
                     fill = -np.inf if red == "amax" else np.inf
+                else:
+                    info = np.iinfo(x.dtype) if x.dtype.kind != "b" else None
+                    fill = (info.min if red == "amax" else info.max) if info else red == "amin"
             out[key] = fill
         if red == "sum" or red == "mean":
             _scatter_add(xp, out, key, src)
-        elif red == "prod":
-            xp.multiply.at(out, key, src)
-        elif red == "amax":
-            xp.maximum.at(out, key, src)
         else:
-            xp.minimum.at(out, key, src)
+            out = _ufunc_at(xp, {"prod": "multiply", "amax": "maximum", "amin": "minimum"}[red],
+                            out, key, src)
         if red == "mean":
             cnt = xp.zeros(x.shape, dtype=np.int64)
             _scatter_add(xp, cnt, key, xp.ones(idx.shape, dtype=np.int64))
@@ -1115,7 +1135,7 @@ class IndexFill(Op):
         return gx, gv
 
 
-def _vector_index(index: Tensor, input: Tensor, what: str):
+def _vector_index(index: Tensor, input: Tensor):
     idx = _index_array(index, input)
     return idx.reshape(-1) if idx.ndim == 0 else idx
 
@@ -1129,7 +1149,7 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     dt = index._data.dtype
     if dt != _INT64 and dt != _INT32:
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
-    idx = _vector_index(index, input, "index_select")
+    idx = _vector_index(index, input)
     if nd == 0:
         if idx.size != 1:
             raise RuntimeError(
@@ -1183,7 +1203,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
             f"index_add_(): self ({_tname(input._data.dtype)}) and source "
             f"({_tname(source._data.dtype)}) must have the same scalar type"
         )
-    idx = _vector_index(index, input, "index_add_")
+    idx = _vector_index(index, input)
     _index_src_checks("index_add_", input, d, idx, source)
     x, s = input, source
     if nd == 0:
@@ -1208,7 +1228,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
             "index_copy_(): self and source expected to have the same dtype, but got (self) "
             f"{_tname(input._data.dtype)} and (source) {_tname(source._data.dtype)}"
         )
-    idx = _vector_index(index, input, "index_copy_")
+    idx = _vector_index(index, input)
     _index_src_checks("index_copy_", input, d, idx, source, copy=True)
     x, s = input, source
     if nd == 0:
@@ -1229,7 +1249,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
         raise IndexError("index_fill_(): Expected dtype int64 for index.")
     if index._data.ndim > 1:
         raise RuntimeError("Index has to be a vector/scalar")
-    idx = _vector_index(index, input, "index_fill_")
+    idx = _vector_index(index, input)
     x = input.reshape(1) if nd == 0 else input
     n = x._data.shape[d]
     xp = _xp(input)
@@ -1426,6 +1446,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, ou
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     nd = input._data.ndim
+    if nd == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = wrap_dim(dim, nd)
     if nd != indices._data.ndim:
         raise RuntimeError(
@@ -1442,15 +1464,13 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, ou
     x = input if tuple(xt) == input._data.shape else input.expand(xt)
     ind = indices if tuple(it) == indices._data.shape else indices.expand(it)
     idx = _index_array(ind, input)
-    n = x._data.shape[d] if x._data.ndim else 1
+    n = x._data.shape[d]
     xp = _xp(input)
     if idx.size and _any_outside(xp, idx, -n, n):
         v = _first_outside(idx, -n, n)
         raise RuntimeError(f"index {v} is out of bounds for dimension {d} with size {n}")
     if idx.size and _any_outside(xp, idx, 0, n):
         idx = xp.where(idx < 0, idx + n, idx)
-    if nd == 0:
-        return Gather.apply(x.reshape(1), dim=0, idx=idx.reshape(1)).reshape(())
     return Gather.apply(x, dim=d, idx=idx)
 
 

@@ -700,3 +700,83 @@ def test_nonzero_transposed(device):
     check([vals], lambda x: x.t().nonzero(), device=device, forward_only=True)
     r = disttorch.tensor(vals, device=device).nonzero()
     assert r.dtype == disttorch.int64 and r.device == disttorch.tensor(0, device=device).device
+
+
+# -- random keys against torch ----------------------------------------------------------------
+
+
+def _random_key(rng, shape):
+    items = []
+    for j in range(int(rng.integers(1, 5))):
+        n = shape[min(j, len(shape) - 1)]
+        r = rng.random()
+        if r < 0.2:
+            items.append(int(rng.integers(-n, n)))
+        elif r < 0.4:
+            start = None if rng.random() < 0.5 else int(rng.integers(-n, n))
+            items.append(slice(start, None, [None, 1, 2][int(rng.integers(3))]))
+        elif r < 0.5:
+            items.append(None)
+        elif r < 0.55:
+            items.append(Ellipsis)
+        elif r < 0.6:
+            items.append(True)
+        elif r < 0.85:
+            # distinct positions so setitem does not depend on write order
+            k = int(rng.integers(1, min(n, 3) + 1))
+            items.append(("idx", (rng.permutation(n)[:k] - n * rng.integers(0, 2, size=k)).tolist()))
+        else:
+            items.append(("mask", (rng.random(n) < 0.5).tolist()))
+    return items
+
+
+def _build_key(items, lib, device=None):
+    out = []
+    for it in items:
+        if isinstance(it, tuple):
+            kind, v = it
+            dt = lib.int64 if kind == "idx" else lib.bool
+            out.append(lib.tensor(v, dtype=dt, device=device) if device else lib.tensor(v, dtype=dt))
+        else:
+            out.append(it)
+    return tuple(out)
+
+
+def test_random_keys_match_torch(device):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    shape = (3, 4, 5)
+    base = rng.standard_normal(shape)
+    compared = 0
+    for _ in range(300):
+        items = _random_key(rng, shape)
+        tx = torch.tensor(base, requires_grad=True)
+        try:
+            tr = tx[_build_key(items, torch)]
+        except IndexError:
+            continue
+        if tr.numel() == 0:
+            continue
+        dx = disttorch.tensor(base, device=device, requires_grad=True)
+        dr = dx[_build_key(items, disttorch, device)]
+        assert tuple(dr.shape) == tuple(tr.shape), items
+        np.testing.assert_array_equal(dr.detach().cpu().numpy(), tr.detach().numpy())
+        up = rng.standard_normal(tuple(tr.shape))
+        tr.backward(torch.tensor(up))
+        dr.backward(disttorch.tensor(up, device=device))
+        np.testing.assert_allclose(dx.grad.cpu().numpy(), tx.grad.numpy(), err_msg=str(items))
+        tz = torch.tensor(base)
+        tz[_build_key(items, torch)] = torch.tensor(-up)
+        dz = disttorch.tensor(base, device=device)
+        dz[_build_key(items, disttorch, device)] = disttorch.tensor(-up, device=device)
+        np.testing.assert_array_equal(dz.cpu().numpy(), tz.numpy())
+        compared += 1
+    assert compared > 150
+
+
+def test_more_key_types(device):
+    check([(3, 4)], lambda x: x[range(2)], device=device)
+    check([(3, 4)], lambda x: x[x[:2, :1].shape], device=device)  # a Size is a tuple of ints
+    check([(3, 4)], lambda x: x[np.int64(2), np.array(1)], device=device)
+    check_error(lambda t: t.zeros(3, dtype=t.uint8).__setitem__(0, 300), RuntimeError)
+    check_error(lambda t: t.tensor(5.0).take_along_dim(t.tensor(0), dim=0), IndexError)
