@@ -25,6 +25,15 @@ def check_castable(result_dtype, self_dtype) -> None:
         raise RuntimeError(f"result type {r} can't be cast to the desired output type {s}")
 
 
+def check_writable(self: Tensor) -> None:
+    """An expanded tensor's elements share memory: torch refuses to write into it."""
+    if not getattr(self._data.flags, "writeable", True):
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
+
+
 def _needs_graph(self: Tensor, args) -> bool:
     if not grad_mode.state.grad_enabled:
         return False
@@ -35,6 +44,7 @@ def _needs_graph(self: Tensor, args) -> bool:
 
 def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     """Compute ``fn(self, *args, **kwargs)`` and store the result into ``self``."""
+    check_writable(self)
     if _needs_graph(self, args):
         if self.grad_fn is None and self._requires_grad:
             raise RuntimeError(

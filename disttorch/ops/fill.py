@@ -6,7 +6,7 @@ import numpy as np
 from .. import random as _random
 from .._tensor import Tensor
 from ..backend import device as _dev
-from ._inplace import inplace
+from ._inplace import check_writable, inplace
 from ._op import Op
 from ._util import is_scalar
 
@@ -56,6 +56,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
     _check_broadcast(self._data.shape, src._data.shape)
+    check_writable(self)
     if src._device is not self._device:
         src = src.to(self._device)
     if src._requires_grad or self._requires_grad:
@@ -78,6 +79,7 @@ def fill_(self: Tensor, value) -> Tensor:
         value = value.item()
     elif not is_scalar(value):
         raise TypeError(f"fill_(): argument 'value' must be Number, not {type(value).__name__}")
+    check_writable(self)
     if self._requires_grad and self.grad_fn is None and _grad_enabled():
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     if self._requires_grad and _grad_enabled():
@@ -103,6 +105,7 @@ def _sample_(self: Tensor, generator, draw) -> Tensor:
     """Write host samples ``draw(rng, shape)`` into ``self`` (no grad, like torch's samplers)."""
     if self._requires_grad and self.grad_fn is None and _grad_enabled():
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    check_writable(self)
     g = _random.generator_for(self._device, generator)
     host = np.asarray(draw(g._rng, self._data.shape)).astype(self._data.dtype)
     self._data[...] = host if self._device.type == "cpu" else _dev.to_device(host, self._device)
