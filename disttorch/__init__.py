@@ -27,6 +27,8 @@ from .creation import *  # noqa: F403
 from .ops import *  # noqa: F403
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import cuda  # noqa: E402
+from .serialization import load, save
+from . import nn, optim, utils  # noqa: E402
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

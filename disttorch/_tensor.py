@@ -256,15 +256,12 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing storage and version counter, cut from the graph."""
         t = _wrap(self._data, self._device)
-        t._vc = self._vc
-        t._base = self if self._base is None else self._base
+        t._vc = self._vc  # a detached alias is not a differentiable view: no _base
         return t
 
     def detach_(self) -> Tensor:
-        if self._base is not None and self._base._requires_grad:
-            raise RuntimeError(
-                "Can't detach views in-place. Use detach() instead."
-            )
+        if self._base is not None and (self._base._requires_grad or self.grad_fn is not None):
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self._requires_grad = False
         self._output_nr = 0

@@ -12,6 +12,7 @@ import numpy as np
 from .._tensor import Tensor, _wrap
 from ..autograd import grad_mode
 from ..backend import dtypes
+from ._op import Op
 
 
 def check_castable(result_dtype, self_dtype) -> None:
@@ -50,11 +51,6 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
-        if self._base is not None:
-            raise RuntimeError(
-                "an in-place operation that needs autograd on a view of another tensor is not "
-                "supported; apply it to the base tensor or use the out-of-place op"
-            )
         old = _wrap(self._data.copy(), self._device, self._requires_grad, self.grad_fn,
                     self._output_nr)
         r = fn(old, *args, **kwargs)
@@ -63,10 +59,13 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
             from ._util import cast
 
             r = cast(r, self._data.dtype)
-        _write(self, r._data)
-        self.grad_fn = r.grad_fn
-        self._output_nr = r._output_nr
-        self._requires_grad = r._requires_grad
+        if self._base is not None:
+            _rebase_view(self, r)
+        else:
+            _write(self, r._data)
+            self.grad_fn = r.grad_fn
+            self._output_nr = r._output_nr
+            self._requires_grad = r._requires_grad
     else:
         r = fn(self, *args, **kwargs)
         check_castable(r._data.dtype, self._data.dtype)
@@ -74,6 +73,66 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
             _write(self, r._data)
     self._vc[0] += 1
     return self
+
+
+class CopySlices(Op):
+    """The base after writing ``value`` into the region a view recipe selects.
+
+    Forward writes in place and returns the base's own array (no copy); backward gives
+    the base the grad with that region zeroed and the value the region's grad.
+    """
+
+    def forward(self, base, value):
+        self.replay(_wrap(base, self.device))._data[...] = value
+        return base
+
+    def name(self) -> str:
+        return "CopySlices"
+
+    def backward(self, gy):
+        from ..creation import zeros_like
+
+        region = self.replay(gy)
+        gb = CopySlices.apply(gy.clone(), zeros_like(region), replay=self.replay, device=self.device)
+        return gb, region
+
+
+def _view_chain(view: Tensor) -> list:
+    """The recipes that rebuild ``view`` from its base, outermost last."""
+    chain = []
+    t = view
+    while t is not view._base:
+        parent, cls, attrs, index = t._extra["view"]
+        chain.append((cls, attrs, index))
+        t = parent
+    chain.reverse()
+    return chain
+
+
+def _rebase_view(view: Tensor, value: Tensor) -> None:
+    """Write ``value`` into ``view`` and rewrite the base's graph (torch's CopySlices)."""
+    base = view._base
+    if base.grad_fn is None and base._requires_grad:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    chain = _view_chain(view)
+
+    def replay(t: Tensor) -> Tensor:
+        for cls, attrs, index in chain:
+            t = cls.apply(t, **attrs)
+            if type(t) is tuple:
+                t = t[index]
+        return t
+
+    new_base = CopySlices.apply(base, value, replay=replay, device=base._device)
+    base.grad_fn = new_base.grad_fn
+    base._output_nr = new_base._output_nr
+    base._requires_grad = new_base._requires_grad
+    fresh = replay(base)
+    view.grad_fn = fresh.grad_fn
+    view._output_nr = fresh._output_nr
+    view._requires_grad = fresh._requires_grad
 
 
 def _write(self: Tensor, data) -> None:

@@ -104,13 +104,13 @@ class Op(Node):
             dev = node.dst
 
         if type(out) is tuple:
-            return _wrap_outputs(node, inputs, out, dev, record)
+            return _wrap_outputs(node, inputs, out, dev, record, attrs)
         if type(out) is not np.ndarray and isinstance(out, _generic):
             out = np.asarray(out)
         if not record:
             r = _wrap(out, dev)
             if cls.view:
-                _share_version(r, x0)
+                _share_version(r, x0, cls, attrs, 0)
             return r
         node._init_node(
             tuple([t._edge() for t in inputs]),
@@ -118,13 +118,13 @@ class Op(Node):
         )
         r = _wrap(out, dev, True, node, 0)
         if cls.view:
-            _share_version(r, x0)
+            _share_version(r, x0, cls, attrs, 0)
         if node._ri or node._ro:
             node._save(inputs, (r,), node._ri, node._ro)
         return r
 
 
-def _wrap_outputs(node, inputs, out, dev, record):
+def _wrap_outputs(node, inputs, out, dev, record, attrs):
     outs = tuple(np.asarray(o) if isinstance(o, _generic) else o for o in out)
     if not record:
         results = tuple(_wrap(o, dev) for o in outs)
@@ -142,11 +142,17 @@ def _wrap_outputs(node, inputs, out, dev, record):
         if node._ri or node._ro:
             node._save(inputs, results, node._ri, node._ro)
     if type(node).view:
-        for r in results:
-            _share_version(r, inputs[0])
+        for i, r in enumerate(results):
+            _share_version(r, inputs[0], type(node), attrs, i)
     return results
 
 
-def _share_version(r: Tensor, base: Tensor) -> None:
-    r._vc = base._vc
-    r._base = base if base._base is None else base._base
+def _share_version(r: Tensor, parent: Tensor, cls, attrs, index: int) -> None:
+    """Make ``r`` a view of ``parent``: shared version counter, and how to redo the view.
+
+    The recipe (op class, attributes, output index) lets an in-place op on the view
+    rewrite the base's graph (see ``_inplace``), as torch's CopySlices does.
+    """
+    r._vc = parent._vc
+    r._base = parent if parent._base is None else parent._base
+    r._extra = {"view": (parent, cls, attrs, index)}

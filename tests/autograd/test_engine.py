@@ -358,3 +358,21 @@ def test_queue_callback_runs_after_backward():
     x.register_post_accumulate_grad_hook(hook)
     (x * 4).sum().backward()
     assert events == ["acc", ("done", 4.0)]
+
+
+def test_inplace_on_views_rewrites_the_base_graph():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, disttorch):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = w * 2
+        y[0] += 1
+        y[1:].mul_(w[1:])
+        buf = lib.zeros(2, 3)
+        buf[0][:] = w
+        buf[1, 1:].add_(y[1:] * 3)
+        (y.sum() + (buf * lib.tensor([[1.0], [5.0]])).sum()).backward()
+        results.append((y.tolist(), buf.tolist(), w.grad.tolist()))
+    assert results[0] == results[1]
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        disttorch.ones(3, requires_grad=True)[0:2].mul_(2)
