@@ -566,3 +566,59 @@ def test_create_graph_higher_order():
         (tg,) = torch.autograd.grad(ty, tx, create_graph=True)
         (th,) = torch.autograd.grad(tg.sum(), tx)
         np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-10)
+
+
+LARGE = ["relu", "leaky_relu", "elu", "selu", "celu", "gelu", "gelu_tanh", "silu", "softplus_beta",
+         "hardswish", "sinc", "erf", "erfc", "erfinv", "nan_to_num", "clamp", "sigmoid", "logsigmoid"]
+
+
+@pytest.mark.parametrize("name", LARGE)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_large_inputs(name, dtype, device):
+    """Arrays big enough for the branch-free select used on the CPU."""
+    fn, low, high = UNARY[name]
+    tol = 1e-6 if dtype == "float64" else 2e-5
+    check([(64, 130)], fn, dtype=dtype, device=device, low=low, high=high, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "bool"])
+def test_large_where_with_special_values(dtype, device):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((70, 80))
+    b = rng.standard_normal((70, 80))
+    c = rng.random((70, 80)) > 0.5
+    if dtype == "bool":
+        a, b = a > 0, b > 0
+    elif dtype == "int64":
+        a, b = (a * 100).astype(np.int64), (b * 100).astype(np.int64)
+    else:
+        a.ravel()[::7] = np.nan
+        a.ravel()[1::11] = -0.0
+        b.ravel()[::5] = np.inf
+        b.ravel()[2::13] = -np.inf
+        a, b = a.astype(dtype), b.astype(dtype)
+    tc = disttorch.tensor(c, device=device)
+    ta, tb = disttorch.tensor(a, device=device), disttorch.tensor(b, device=device)
+    ours = disttorch.where(tc, ta, tb).cpu().numpy()
+    expected = np.where(c, a, b)
+    assert ours.dtype == expected.dtype
+    np.testing.assert_array_equal(ours.view(np.uint8), expected.view(np.uint8))  # bit-exact: -0.0, NaN
+    if dtype.startswith("float"):
+        for other in (0.0, -0.0, 2.5):
+            ours = disttorch.where(tc, ta, other).cpu().numpy()
+            expected = np.where(c, a, np.asarray(other, dtype=a.dtype))
+            np.testing.assert_array_equal(ours.view(np.uint8), expected.view(np.uint8))
+            ours = disttorch.where(tc, other, ta).cpu().numpy()
+            expected = np.where(c, np.asarray(other, dtype=a.dtype), a)
+            np.testing.assert_array_equal(ours.view(np.uint8), expected.view(np.uint8))
+
+
+def test_integer_inputs_follow_default_dtype():
+    disttorch.set_default_dtype(disttorch.float64)
+    try:
+        assert disttorch.exp(disttorch.tensor([1, 2])).dtype == disttorch.float64
+        assert disttorch.sigmoid(disttorch.tensor([True])).dtype == disttorch.float64
+        assert disttorch.where(disttorch.tensor([True]), 1.0, 0).dtype == disttorch.float64
+        assert disttorch.atan2(disttorch.tensor([1]), disttorch.tensor([2])).dtype == disttorch.float64
+    finally:
+        disttorch.set_default_dtype(disttorch.float32)
