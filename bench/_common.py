@@ -30,6 +30,24 @@ def best_time(fn, repeat: int = 5, number: int = 1) -> float:
     return best
 
 
+def best_times(fns: dict, rounds: int = 20, number: int = 1) -> dict:
+    """Best time per call of each function, measured interleaved round by round.
+
+    Interleaving spreads any background load evenly over the contenders, so their
+    ratio stays fair on a busy machine.
+    """
+    for fn in fns.values():
+        fn()  # warm up
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / number)
+    return best
+
+
 def row(name: str, ours: float, theirs: float | None, unit: str = "ms", scale: float = 1e3) -> str:
     if theirs is None:
         return f"{name:<44} {ours * scale:10.3f} {unit}   (torch not installed)"

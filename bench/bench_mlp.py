@@ -83,9 +83,11 @@ def numpy_step():
 def main() -> None:
     torch = _common.load_torch()
     print(f"MLP {'-'.join(map(str, SIZES))} training step, batch {BATCH}, float32, 1 thread")
-    ours = _common.best_time(lib_step(disttorch), repeat=10)
-    floor = _common.best_time(numpy_step(), repeat=10)
-    theirs = _common.best_time(lib_step(torch), repeat=10) if torch else None
+    fns = {"ours": lib_step(disttorch), "floor": numpy_step()}
+    if torch:
+        fns["torch"] = lib_step(torch)
+    t = _common.best_times(fns, rounds=30)
+    ours, floor, theirs = t["ours"], t["floor"], t.get("torch")
     print(_common.row("disttorch step vs torch", ours, theirs))
     print(_common.row("hand-written numpy step vs torch", floor, theirs))
     print(f"{'disttorch / numpy floor':<44} {ours / floor:6.3f}x")

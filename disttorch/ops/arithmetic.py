@@ -1,7 +1,11 @@
 """Arithmetic: + - * / // % ** and neg, reciprocal, abs, sign, with broadcasting."""
 from __future__ import annotations
 
+import numpy as np
+
 from .._tensor import Tensor
+from ..autograd import grad_mode
+from ..backend import device as _dev
 from ..backend import dtypes
 from ._inplace import inplace_method
 from ._op import Op
@@ -252,6 +256,50 @@ def sign(input: Tensor) -> Tensor:
     return Sign.apply(input)
 
 
+def _direct_inplace(fn, ufunc_name: str, scales_other: bool):
+    """``add_``/``sub_``/``mul_``/``div_``: one ufunc writing into the array when no graph is needed.
+
+    Optimizer updates and running statistics take this path; anything that needs autograd,
+    a dtype change, or broadcasting ``self`` falls back to the general in-place machinery.
+    """
+    general = inplace_method(fn)
+
+    def method(self, other, **kwargs):
+        d = self._data
+        no_graph = not grad_mode.state.grad_enabled or not (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
+        if no_graph and d.dtype.kind == "f" and d.flags.writeable:
+            alpha = kwargs.get("alpha", 1) if scales_other else 1
+            if len(kwargs) <= scales_other and (not kwargs or "alpha" in kwargs):
+                if type(other) is float or type(other) is int:
+                    getattr(self_xp(self), ufunc_name)(d, other * alpha, out=d)
+                    self._vc[0] += 1
+                    return self
+                if (isinstance(other, Tensor) and other._data.dtype == d.dtype
+                        and other._device is self._device and other._data.ndim <= d.ndim
+                        and _broadcasts_into(other._data.shape, d.shape)):
+                    o = other._data if alpha == 1 else other._data * alpha
+                    getattr(self_xp(self), ufunc_name)(d, o, out=d)
+                    self._vc[0] += 1
+                    return self
+        return general(self, other, **kwargs)
+
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place version of :meth:`{fn.__name__}`."
+    return method
+
+
+def self_xp(t: Tensor):
+    return np if t._device is _dev.CPU else _dev.cupy_module()
+
+
+def _broadcasts_into(src: tuple, dst: tuple) -> bool:
+    for a, b in zip(reversed(src), reversed(dst)):
+        if a != b and a != 1:
+            return False
+    return True
+
+
 def _install() -> None:
     T = Tensor
     T.add, T.sub, T.mul, T.div, T.pow = add, sub, mul, div, pow
@@ -273,9 +321,12 @@ def _install() -> None:
     T.__neg__ = neg
     T.__pos__ = lambda self: self
     T.__abs__ = abs
-    for fn in (add, sub, mul, div, pow, floor_divide, remainder, fmod, neg, reciprocal, abs, sign,
-               true_divide):
+    for fn in (pow, floor_divide, remainder, fmod, neg, reciprocal, abs, sign, true_divide):
         setattr(T, fn.__name__ + "_", inplace_method(fn))
+    T.add_ = _direct_inplace(add, "add", True)
+    T.sub_ = _direct_inplace(sub, "subtract", True)
+    T.mul_ = _direct_inplace(mul, "multiply", False)
+    T.div_ = _direct_inplace(div, "divide", False)
     T.subtract_, T.multiply_, T.divide_, T.negative_, T.absolute_ = (
         T.sub_, T.mul_, T.div_, T.neg_, T.abs_)
     T.__iadd__ = T.add_
