@@ -120,6 +120,26 @@ def test_conv_non_contiguous(name, xs, ws, device):
               lambda x, w: df(x.transpose(-1, -2), w), device=device)
 
 
+@pytest.mark.parametrize("name,xs,ws,kw", [
+    ("conv2d", (2, 4, 5, 5), (3, 4, 3, 3), dict(padding=1)),
+    ("conv2d", (2, 4, 5, 5), (4, 1, 3, 3), dict(groups=4)),
+    ("conv_transpose2d", (2, 4, 5, 5), (4, 3, 3, 3), dict(stride=2)),
+    ("conv_transpose2d", (2, 32, 4, 4), (32, 16, 3, 3), dict(padding=1)),
+])
+def test_conv_sum_backward(name, xs, ws, kw, device):
+    """``.sum().backward()`` sends a broadcast (zero-stride) gradient into the kernels."""
+    def run(lib, mod):
+        rng = np.random.default_rng(4)
+        dev = {} if lib is torch else {"device": device}
+        x = lib.tensor(rng.standard_normal(xs), requires_grad=True, **dev)
+        w = lib.tensor(rng.standard_normal(ws), requires_grad=True, **dev)
+        getattr(mod, name)(x, w, **kw).sum().backward()
+        return x.grad.cpu().numpy(), w.grad.cpu().numpy()
+
+    for ref, ours in zip(run(torch, TF), run(disttorch, C)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-7, atol=1e-9)
+
+
 def test_conv_int64(device):
     rng = np.random.default_rng(3)
     x = rng.integers(-5, 5, size=(2, 3, 6, 5))
