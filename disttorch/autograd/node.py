@@ -72,7 +72,7 @@ class Node:
         return f"<{self.name()} object at {hex(id(self))}>"
 
     # -- saved tensors -------------------------------------------------------------
-    def _save(self, inputs, outputs, input_idx, output_idx) -> None:
+    def _record_saved(self, inputs, outputs, input_idx, output_idx) -> None:
         saved = []
         for i in input_idx:
             t = inputs[i]

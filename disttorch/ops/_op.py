@@ -97,7 +97,10 @@ class Op(Node):
                 if t._device is not dev:
                     raise _same_device_error(dev, t._device)
             node.xp = np if dev is _CPU else _dev.cupy_module()
-            out = node.forward(*[t._data for t in inputs])
+            try:
+                out = node.forward(*[t._data for t in inputs])
+            except ValueError as e:
+                raise _broadcast_error(e, *inputs[:2]) from None
             record = any([t._requires_grad for t in inputs])
         record = record and grad_mode.state.grad_enabled and cls.differentiable
         if cls.moves_device:
@@ -120,7 +123,7 @@ class Op(Node):
         if cls.view:
             _share_version(r, x0, cls, attrs, 0)
         if node._ri or node._ro:
-            node._save(inputs, (r,), node._ri, node._ro)
+            node._record_saved(inputs, (r,), node._ri, node._ro)
         return r
 
 
@@ -140,7 +143,7 @@ def _wrap_outputs(node, inputs, out, dev, record, attrs):
             for i, o in enumerate(outs)
         )
         if node._ri or node._ro:
-            node._save(inputs, results, node._ri, node._ro)
+            node._record_saved(inputs, results, node._ri, node._ro)
     if type(node).view:
         for i, r in enumerate(results):
             _share_version(r, inputs[0], type(node), attrs, i)

@@ -21,7 +21,10 @@ def is_scalar(x) -> bool:
 def scalar_tensor(value, np_dtype, device) -> Tensor:
     """A 0-d tensor holding ``value`` on ``device`` (no grad)."""
     xp = np if device is _dev.CPU else _dev.cupy_module()
-    return _wrap(xp.asarray(value, dtype=np_dtype), device)
+    try:
+        return _wrap(xp.asarray(value, dtype=np_dtype), device)
+    except OverflowError:  # an out-of-range Python int wraps around, as in torch
+        return _wrap(xp.asarray(np.asarray(value, dtype=np.int64).astype(np_dtype)), device)
 
 
 def dtype_of(t: Tensor) -> dtypes.dtype:
