@@ -25,6 +25,7 @@ from .backend.dtypes import (
 )
 from .creation import *  # noqa: F403
 from .ops import *  # noqa: F403
+from .ops.conv import adaptive_max_pool1d_with_indices as adaptive_max_pool1d  # torch's top level returns both
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import cuda  # noqa: E402
 from .serialization import load, save
