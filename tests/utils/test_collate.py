@@ -54,6 +54,7 @@ def samples(lib):
             "nt": Point(i, np.float64(i)),
             "od": collections.OrderedDict(a=i),
             "mylist": MyList([i, i + 1]),
+            "frozen": FrozenSeq(i, float(i)),
         })
     return out
 

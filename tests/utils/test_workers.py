@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from data_helpers import batches
+from data_helpers import batches, needs_torch, torch
 
 import disttorch
 from disttorch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset, _worker, get_worker_info
@@ -126,7 +126,9 @@ def test_workers_give_the_same_batches_in_order():
 def test_workers_with_device_tensors(device):
     x = disttorch.arange(12, device=device)
     ref = [[t.tolist() for t in b] for b in DataLoader(TensorDataset(x, x * 2), batch_size=5)]
-    got = list(DataLoader(TensorDataset(x, x * 2), batch_size=5, num_workers=2))
+    # a forked child cannot use the parent's CUDA context (as with torch): spawn for device data
+    ctx = "spawn" if device == "cuda" else None
+    got = list(DataLoader(TensorDataset(x, x * 2), batch_size=5, num_workers=2, multiprocessing_context=ctx))
     assert [[t.tolist() for t in b] for b in got] == ref
     assert all(t.device.type == device for b in got for t in b)
 
@@ -156,12 +158,26 @@ def test_worker_error_names_the_worker():
         list(DataLoader(MissingKey(), num_workers=1))
 
 
+@needs_torch
+def test_worker_error_message_matches_torch():
+    torch_it = iter(torch.utils.data.DataLoader(Failing(), batch_size=2, num_workers=2))
+    with pytest.raises(ValueError) as theirs:
+        list(torch_it)
+    torch_it._shutdown_workers()  # (torch's own workers would outlive the test, held by the traceback)
+    with pytest.raises(ValueError) as ours:
+        list(DataLoader(Failing(), batch_size=2, num_workers=2))
+    head = lambda e: str(e.value).splitlines()[:2]
+    assert head(ours) == head(theirs)
+    assert str(ours.value).splitlines()[-1] == str(theirs.value).splitlines()[-1] == "ValueError: bad item 5"
+
+
 def test_items_before_an_error_are_delivered():
     it = iter(DataLoader(Failing(), batch_size=1, num_workers=2))
     assert [next(it).item() for _ in range(5)] == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="bad item 5"):
         next(it)
-    del it
+    # as in torch, the iterator goes on after a worker's error
+    assert [b.item() for b in it] == [6, 7]
 
 
 def test_unpicklable_results_and_local_exceptions():

@@ -5,6 +5,10 @@ out sampler outputs round-robin (at most ``prefetch_factor`` per worker ahead), 
 put collated batches on one shared result queue, and the main process puts them back into
 sampler order. The workers stop when the iterator is exhausted, garbage-collected or broken
 out of (unless ``persistent_workers``, when they live as long as the loader).
+
+Workers start with 'fork' where the platform has it (else 'spawn'). As with torch, a forked
+worker cannot use a CUDA context the parent already made: keep datasets on the host, or pass
+``multiprocessing_context="spawn"`` when workers must touch GPU arrays.
 """
 from __future__ import annotations
 
