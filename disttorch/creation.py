@@ -45,13 +45,27 @@ def _unwrap_tensors(data):
     return data
 
 
+def _all_numpy_scalars(data) -> bool:
+    if not isinstance(data, list) or not data:
+        return False
+    stack = list(data)
+    while stack:
+        d = stack.pop()
+        if isinstance(d, list):
+            stack.extend(d)
+        elif not isinstance(d, (np.generic, np.ndarray)):
+            return False
+    return True
+
+
 def _host_array(data, dtype) -> np.ndarray:
     """Host array from Python data, inferring dtypes the way torch does."""
     if isinstance(data, Tensor):
         return _dev.to_device(data._data, _dev.CPU)
     if isinstance(data, (list, tuple)):
         data = _unwrap_tensors(data)
-    python_data = not isinstance(data, (np.ndarray, np.generic))
+    # numpy scalars keep their dtype (torch.tensor([np.int16(1)]) is int16)
+    python_data = not isinstance(data, (np.ndarray, np.generic)) and not _all_numpy_scalars(data)
     if not python_data and data.dtype == object:
         raise TypeError("can't convert np.ndarray of type numpy.object_")
     try:

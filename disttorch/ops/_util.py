@@ -122,7 +122,9 @@ def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
 
 
 def shape_arg(args) -> tuple[int, ...]:
-    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(Size)``."""
+    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(Size)`` (``f(())`` for 0-d)."""
+    if not args:
+        raise TypeError("a size argument is required: pass the dims, or () for a 0-d tensor")
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
     out = []
