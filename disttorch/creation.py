@@ -66,7 +66,7 @@ def _host_array(data, dtype) -> np.ndarray:
         data = _unwrap_tensors(data)
     # numpy scalars keep their dtype (torch.tensor([np.int16(1)]) is int16)
     python_data = not isinstance(data, (np.ndarray, np.generic)) and not _all_numpy_scalars(data)
-    if not python_data and data.dtype == object:
+    if isinstance(data, np.ndarray) and data.dtype == object:
         raise TypeError("can't convert np.ndarray of type numpy.object_")
     try:
         arr = np.asarray(data) if not hasattr(data, "__cuda_array_interface__") else data.get()
