@@ -1,6 +1,7 @@
 """Adagrad: per-coordinate learning rates from the accumulated squared gradients."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
@@ -79,7 +80,7 @@ class Adagrad(Optimizer):
     def share_memory(self) -> None:
         """Kept for torch compatibility: state tensors live in process memory already."""
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
 

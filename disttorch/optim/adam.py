@@ -1,6 +1,7 @@
 """Adam (and the AMSGrad variant), with optional decoupled weight decay."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
@@ -44,7 +45,7 @@ def _to_scalar(x):
     return x
 
 
-def adam_update(p: Tensor, state: dict, *, beta1: float, beta2: float, lr: float, eps: float,
+def _adam_update(p: Tensor, state: dict, *, beta1: float, beta2: float, lr: float, eps: float,
                 weight_decay: float, amsgrad: bool, maximize: bool,
                 decoupled_weight_decay: bool) -> None:
     """One Adam step for one parameter, in torch's single-tensor order of operations."""
@@ -131,7 +132,7 @@ class Adam(Optimizer):
                     dt = _get_scalar_dtype(is_fused=fused)
                     p_state["step"] = _scalar(p_state["step"], dt, p.device if on_device else None)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
 
@@ -158,4 +159,4 @@ class Adam(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            adam_update(p, self._init_state(group, p), **kw)
+            _adam_update(p, self._init_state(group, p), **kw)

@@ -1,6 +1,7 @@
 """NAdam: Adam with Nesterov momentum (and optional decoupled weight decay)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
@@ -62,7 +63,7 @@ class NAdam(Optimizer):
                         if not isinstance(p_state[key], Tensor):
                             p_state[key] = _scalar(p_state[key], _get_scalar_dtype(), dev)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
 

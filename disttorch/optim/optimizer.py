@@ -377,18 +377,6 @@ class Optimizer:
         for post_hook in self._optimizer_load_state_dict_post_hooks.values():
             post_hook(self)
 
-    def _steps_to_tensors(self, capturable_or_fused: Callable[[dict], bool] | None = None,
-                          keys: tuple[str, ...] = ("step",)) -> None:
-        """Turn numeric ``step`` entries of older state dicts into 0-d tensors, as torch does."""
-        for group in self.param_groups:
-            on_device = capturable_or_fused(group) if capturable_or_fused is not None else False
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                for key in keys:
-                    if len(p_state) != 0 and key in p_state and not isinstance(p_state[key], Tensor):
-                        dt = _get_scalar_dtype(is_fused=group.get("fused"))
-                        p_state[key] = _scalar(p_state[key], dt, p.device if on_device else None)
-
     # -- grads and steps --------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors (to ``None`` by default)."""

@@ -1,6 +1,7 @@
 """RAdam: Adam with a rectified adaptive learning rate."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
@@ -56,7 +57,7 @@ class RAdam(Optimizer):
                     p_state["step"] = _scalar(p_state["step"], _get_scalar_dtype(),
                                               p.device if group["capturable"] else None)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
 

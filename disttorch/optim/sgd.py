@@ -1,6 +1,7 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor, _wrap
@@ -49,7 +50,7 @@ class SGD(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("fused", False)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
 

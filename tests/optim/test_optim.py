@@ -325,6 +325,23 @@ def test_load_state_dict_old_numeric_step():
     assert step.dtype == disttorch.float32
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax",
+                                  "NAdam", "RAdam"])
+def test_load_state_dict_fills_missing_group_options(name):
+    """Group options missing from an older state dict get torch's defaults on load."""
+    res = []
+    for lib in (torch, disttorch):
+        p = lib.tensor([1.0, 2.0], requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.01)
+        sd = opt.state_dict()
+        for k in ("maximize", "foreach", "differentiable", "capturable", "fused"):
+            sd["param_groups"][0].pop(k, None)
+        opt2 = getattr(lib.optim, name)([lib.tensor([1.0, 2.0], requires_grad=True)], lr=0.01)
+        opt2.load_state_dict(sd)
+        res.append({k: v for k, v in opt2.param_groups[0].items() if k != "params"})
+    assert res[1] == res[0]
+
+
 def test_state_dict_layout_named_and_groups():
     ps = [disttorch.tensor([float(i)], requires_grad=True) for i in range(3)]
     tps = [torch.tensor([float(i)], requires_grad=True) for i in range(3)]
