@@ -1,7 +1,6 @@
 """Data loading with ``torch.utils.data``'s API: datasets, samplers, collation and ``DataLoader``."""
 from __future__ import annotations
 
-import importlib.util
 
 from ._collate import default_collate, default_convert
 from ._worker import WorkerInfo, get_worker_info
@@ -48,8 +47,6 @@ __all__ = [
     "random_split",
 ]
 
-# DistributedSampler lives in its own module (with the distributed package); export it when present
-if importlib.util.find_spec(f"{__name__}.distributed") is not None:
-    from .distributed import DistributedSampler  # noqa: F401
+from .distributed import DistributedSampler  # noqa: E402
 
-    __all__.append("DistributedSampler")
+__all__.append("DistributedSampler")

@@ -1,0 +1,4 @@
+"""Data parallelism: ``DistributedDataParallel``."""
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
