@@ -1,7 +1,6 @@
 """Data loading with ``torch.utils.data``'s API: datasets, samplers, collation and ``DataLoader``."""
 from __future__ import annotations
 
-
 from ._collate import default_collate, default_convert
 from ._worker import WorkerInfo, get_worker_info
 from .dataloader import DataLoader, _DatasetKind
@@ -15,6 +14,7 @@ from .dataset import (
     TensorDataset,
     random_split,
 )
+from .distributed import DistributedSampler
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -29,6 +29,7 @@ __all__ = [
     "ChainDataset",
     "ConcatDataset",
     "DataLoader",
+    "DistributedSampler",
     "Dataset",
     "IterableDataset",
     "RandomSampler",
@@ -47,6 +48,3 @@ __all__ = [
     "random_split",
 ]
 
-from .distributed import DistributedSampler  # noqa: E402
-
-__all__.append("DistributedSampler")
