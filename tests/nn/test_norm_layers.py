@@ -612,6 +612,15 @@ def test_functional_errors():
     check_error(lambda t: t.nn.functional.instance_norm(t.zeros(2, 3)), ValueError,
                 match="Expected more than 1 spatial element when training")
     check_error(lambda t: t.nn.functional.local_response_norm(t.zeros(2, 3), 2), ValueError)
+    inorm = lambda t, **k: t.nn.functional.instance_norm(t.zeros(2, 3, 5), **k)  # noqa: E731
+    check_error(lambda t: inorm(t, weight=t.ones(4)), RuntimeError,
+                match="weight should contain 6 elements not 8")
+    check_error(lambda t: inorm(t, running_mean=t.zeros(4), running_var=t.ones(4)), RuntimeError,
+                match="running_mean should contain 6 elements not 8")
+    check_error(lambda t: inorm(t, running_mean=t.zeros(3)), ValueError,
+                match="running_mean and running_var must either both be None or neither be None")
+    check_error(lambda t: inorm(t, use_input_stats=False), RuntimeError,
+                match="Expected running_mean and running_var to be defined when use_input_stats is false")
 
 
 def test_functional_names():

@@ -426,10 +426,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     c = shape[wrap_dim(1, nd)]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
-        if t is not None and t._data.size != c:
-            n = shape[0] * c
-            got = t._data.size * shape[0] if name.startswith("running") else t._data.size
-            raise RuntimeError(f"{name} should contain {n} elements not {got}")
+        if t is not None and t._data.size != c:  # torch repeats them over the batch
+            raise RuntimeError(
+                f"{name} should contain {shape[0] * c} elements not {t._data.size * shape[0]}"
+            )
+    if use_input_stats and (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
     _check_float(input, "batch_norm")
     _check_param_dtypes(input, (weight, bias, running_mean, running_var))
     _check_device(input, weight, bias, running_mean, running_var)
