@@ -131,6 +131,20 @@ def test_inplace_on_plain_tensor_returns_it(device):
     assert x.tolist() == [-3.0, -3.0, 2.0] and x._version > v
 
 
+def test_softmax_functional_signatures():
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    check([x], *_run(lambda nnf, t: nnf.softmax(t, 1, 3, dtype=_dtypes(nnf).float32)))
+    check([x], *_run(lambda nnf, t: nnf.log_softmax(t, dim=-1, _stacklevel=5)))
+    check([x], *_run(lambda nnf, t: nnf.softmin(t, 0, 3, _dtypes(nnf).float64)))
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        y = DF.softmax(disttorch.ones(2, 3))
+    np.testing.assert_allclose(y.numpy(), 1 / 3)
+
+
+def _dtypes(nnf):
+    return torch if nnf is TF else disttorch
+
+
 def test_reused_activations_are_the_pointwise_ones():
     from disttorch.ops import pointwise
 

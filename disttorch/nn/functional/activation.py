@@ -13,11 +13,11 @@ from ... import random as _random
 from ..._tensor import Tensor, _wrap
 from ...backend import device as _dev
 from ...backend import dtypes
+from ...ops import activation as _act
 from ...ops import pointwise as _pw
 from ...ops._inplace import inplace as _inplace
 from ...ops._op import Op
 from ...ops._util import wrap_dim
-from ...ops.activation import log_softmax, softmax, softmin
 from ...ops.movement import cat as _cat
 from ...ops.pointwise import (
     gelu,
@@ -119,6 +119,21 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     """In-place :func:`celu`."""
     return _inplace(input, _pw.celu, alpha)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``; ``dtype`` casts the input first."""
+    return _act.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``x - logsumexp(x, dim)``; ``dtype`` casts the input first."""
+    return _act.log_softmax(input, dim, dtype=dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-x, dim)``; ``dtype`` casts the input first."""
+    return _act.softmin(input, dim, dtype=dtype)
 
 
 # -- threshold, shrinkage --------------------------------------------------------------------
