@@ -387,17 +387,22 @@ class CrossEntropy(Op):
         n, c = self.e.shape
         dev = gy._device
         dt = gy._data.dtype
+        norm = None
         if grad_mode.state.grad_enabled:  # create_graph: softmax with its graph to the input
             p = Softmax.apply(self.src, dim=1)
-        else:
-            p = _wrap((self.e / self.s[:, None]).astype(dt, copy=False), dev)
+        else:  # softmax = e / sum(e), the division folded into the grad op's one pass
+            p = _wrap(self.e, dev)
+            with _quiet():
+                norm = (1.0 / self.s)[:, None]
         s = gy if self.coef is None else gy * _wrap(self.coef.astype(dt, copy=False), dev)
         s = s.expand(n).reshape(n, 1) if s._data.ndim == 0 else s.reshape(n, 1)
         w, ls = self.w, self.ls
         r = None
         if w is not None:
             r = (1.0 - ls) * self.a + (ls / c) * w.sum() if ls else self.a
-            r = r.astype(dt, copy=False)[:, None]
+            r = r[:, None]
+        if norm is not None:
+            r = norm if r is None else r * norm
         return CrossEntropyGrad.apply(p, s, tc=self.tc, a=self.a, w=w, ls=ls, r=r)
 
     def _release(self) -> None:
@@ -408,21 +413,25 @@ class CrossEntropy(Op):
 class CrossEntropyGrad(Op):
     """``(P * r - T) * s``: the cross-entropy input grad from softmax ``P`` (N, C) and row
     scales ``s`` (N, 1), where ``T = (1 - ls) a onehot(target) + ls / C * w`` and
-    ``r = (1 - ls) a + ls / C * sum(w)`` (``a = w[target]``; ``w`` = 1 without weights)."""
+    ``r = (1 - ls) a + ls / C * sum(w)`` (``a = w[target]``; ``w`` = 1 without weights).
+
+    ``P`` may also be unnormalised ``exp(x - max)`` with ``r`` carrying ``1 / sum``."""
 
     def forward(self, p, s):
         self.retain_inputs(0, 1)
         xp = self.xp
         n, c = p.shape
+        dt = p.dtype
         r, a, w, ls = self.r, self.a, self.w, self.ls
-        out = p * (s if r is None else s * r.astype(s.dtype, copy=False))
-        k = s[:, 0] if a is None else s[:, 0] * a.astype(s.dtype, copy=False)
+        s = s.astype(dt, copy=False)
+        out = p * (s if r is None else s * r.astype(dt, copy=False))
+        k = s[:, 0] if a is None else s[:, 0] * a.astype(dt, copy=False)
         if ls:
             k = k * (1.0 - ls)
         if n:
-            out[xp.arange(n), self.tc] -= k.astype(out.dtype, copy=False)
+            out[xp.arange(n), self.tc] -= k
         if ls:
-            out -= (ls / c) * (s if w is None else s * w.astype(s.dtype, copy=False))
+            out -= (ls / c) * (s if w is None else s * w.astype(dt, copy=False))
         return out
 
     def backward(self, g):
