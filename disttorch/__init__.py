@@ -1,6 +1,14 @@
 """disttorch: PyTorch's programming model on numpy/cupy, distributed over MPI."""
 from __future__ import annotations
 
+import warnings as _warnings
+
+# torch computes inf/nan silently; numpy's floating-point RuntimeWarnings raised inside
+# disttorch's own ops are noise to a torch user (the user's own numpy code still warns)
+_warnings.filterwarnings(
+    "ignore", message=r"(divide by zero|invalid value|overflow|underflow) encountered",
+    category=RuntimeWarning, module=r"disttorch(\.|$)")
+
 from . import autograd
 from ._tensor import Size, Tensor
 from ._tensor_str import get_printoptions, set_printoptions
