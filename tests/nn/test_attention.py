@@ -761,3 +761,39 @@ def test_encoder_repr_of_layer_and_state_dict():
     assert repr(d.layers[0]) == repr(t.layers[0])
     e = copy.deepcopy(d)
     assert e.layers[0].self_attn.in_proj_weight is not d.layers[0].self_attn.in_proj_weight
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+@pytest.mark.parametrize("mask_check", [True, False])
+@pytest.mark.parametrize("with_norm", [True, False])
+def test_encoder_inference_fast_path_zeroes_padding(mask_check, with_norm, device):
+    """In eval mode without grad, torch packs the sequences (nested tensors): padded
+    positions come back as zeros (and, without mask_check, each row keeps its first
+    ``length`` tokens)."""
+    _need_torch()
+    rng = np.random.default_rng(12)
+
+    def make(lib):
+        layer = lib.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+        return lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(8) if with_norm else None,
+                                         mask_check=mask_check)
+    theirs = make(torch).double().eval()
+    _randomize(theirs, rng)
+    ours = _copy_state(make(disttorch).double(), theirs, device).eval()
+    assert ours.use_nested_tensor == theirs.use_nested_tensor is True
+    x = rng.normal(size=(3, 5, 8))
+    for kpm in (np.array([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]], bool),
+                np.array([[0, 1, 0, 1, 1], [0, 0, 0, 0, 0], [1, 0, 0, 0, 1]], bool)):
+        with torch.no_grad():
+            ty = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+        with disttorch.no_grad():
+            dy = ours(disttorch.tensor(x, device=device), src_key_padding_mask=disttorch.tensor(kpm, device=device))
+        _close(dy, ty, "output", 1e-10, 1e-8)
+    # with grad the regular path runs (padded positions are computed, not zeroed)
+    tx = torch.tensor(x, requires_grad=True)
+    dx = disttorch.tensor(x, device=device, requires_grad=True)
+    kpm = np.array([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1]], bool)
+    ty = theirs(tx, src_key_padding_mask=torch.tensor(kpm))
+    dy = ours(dx, src_key_padding_mask=disttorch.tensor(kpm, device=device))
+    _close(dy, ty, "output with grad", 1e-10, 1e-8)
+    assert np.abs(_np(dy)[0, 3:]).sum() > 0

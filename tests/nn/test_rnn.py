@@ -371,13 +371,20 @@ def test_fused_cells_only_one_output_used():
     (lambda t: t.nn.GRUCell(4, 8)(t.ones(2, 4), t.ones(3, 8)), RuntimeError),
     (lambda t: t.nn.RNNCell(4, 8)(t.ones(4), t.ones(2, 8)), RuntimeError),
     (lambda t: t.nn.RNNCell(4, 8, nonlinearity="foo")(t.ones(2, 4)), RuntimeError),
+    (lambda t: t.nn.GRU(4, 8)(t.ones(3, 2, 4), t.ones(1, 2, 8, dtype=t.float64)), RuntimeError),
+    (lambda t: t.nn.LSTM(4, 8)(t.ones(3, 2, 4), (t.ones(1, 2, 8), t.ones(1, 2, 8, dtype=t.float64))),
+     RuntimeError),
+    (lambda t: t.nn.GRUCell(4, 8)(t.ones(2, 4), t.ones(2, 8, dtype=t.float64)), RuntimeError),
+    (lambda t: t.nn.LSTMCell(4, 8)(t.ones(2, 4), (t.ones(2, 8, dtype=t.float64), t.ones(2, 8))),
+     RuntimeError),
 ], ids=["lstm_input_size", "gru_input_size", "input_4d", "input_1d", "dtype", "hidden0_size",
         "hidden1_size", "batched_2d_state", "unbatched_3d_state", "gru_hidden_size",
         "gru_unbatched_3d_state", "rnn_batched_2d_state", "empty_sequence", "zero_hidden",
         "zero_layers", "dropout_range", "dropout_bool", "negative_proj", "proj_too_big", "gru_proj",
         "rnn_proj", "float_hidden", "nonlinearity", "mode", "cell_input_size", "cell_3d",
         "cell_batch", "cell_hidden1", "gru_cell_hidden", "gru_cell_batch", "rnn_cell_unbatched_hx",
-        "cell_nonlinearity"])
+        "cell_nonlinearity", "gru_state_dtype", "lstm_cell_state_dtype", "gru_cell_state_dtype",
+        "lstm_cell_hidden_dtype"])
 def test_errors(fn, exc):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

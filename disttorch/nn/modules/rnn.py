@@ -16,6 +16,7 @@ import numpy as np
 
 from ..._tensor import Tensor, _wrap
 from ...autograd import grad_mode
+from ...backend import dtypes
 from ...creation import empty, zeros
 from ...ops._op import Op
 from ...ops.linalg import Addmm, Mm
@@ -142,6 +143,16 @@ class _GRUCell(Op):
             dev = gy._device
             gx, gh, gprev = _wrap(gx, dev), _wrap(gh, dev), _wrap(gprev, dev)
         return (gx if need[0] else None), (gh if need[1] else None), (gprev if need[2] else None)
+
+
+def _check_state_dtypes(x: Tensor, *states: Tensor) -> None:
+    """Hidden/cell states must have the input's dtype (torch's matmul error otherwise)."""
+    xd = x._data.dtype
+    for h in states:
+        if h._data.dtype != xd:
+            raise RuntimeError(
+                "mat1 and mat2 must have the same dtype, but got "
+                f"{dtypes.from_numpy(h._data.dtype).legacy_name} and {dtypes.from_numpy(xd).legacy_name}")
 
 
 def _addmm(bias: Tensor, x: Tensor, w_t: Tensor) -> Tensor:
@@ -387,6 +398,7 @@ class RNNBase(Module):
             hx = zeros(expected, dtype=x.dtype, device=x.device)
         else:
             self._check_hidden_size(hx, expected)
+            _check_state_dtypes(x, hx)
         if self.batch_first:
             x = x.transpose(0, 1)
         out, hn, _ = self._run(x, hx, None)
@@ -480,6 +492,7 @@ class LSTM(RNNBase):
         else:
             self._check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
             self._check_hidden_size(c0, expected_c, "Expected hidden[1] size {}, got {}")
+            _check_state_dtypes(x, h0, c0)
         if self.batch_first:
             x = x.transpose(0, 1)
         out, hn, cn = self._run(x, h0, c0)
@@ -598,6 +611,7 @@ class LSTMCell(RNNCellBase):
             if not batched:
                 h, c = h.unsqueeze(0), c.unsqueeze(0)
         self._check(x, (h, c))
+        _check_state_dtypes(x, h, c)
         gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
         h2, c2 = _LSTMCell.apply(gates, c)
         if not batched:
@@ -620,6 +634,7 @@ class GRUCell(RNNCellBase):
         elif not batched:
             hx = hx.unsqueeze(0)
         self._check(x, (hx,))
+        _check_state_dtypes(x, hx)
         xg = F.linear(x, self.weight_ih, self.bias_ih)
         hg = F.linear(hx, self.weight_hh, self.bias_hh)
         h = _GRUCell.apply(xg, hg, hx)

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._tensor import Tensor
-from ...creation import full
+from ...autograd import grad_mode
+from ...creation import arange, full
 from ...ops.movement import triu
 from .. import functional as F
 from .. import init as _init
@@ -247,13 +248,39 @@ class TransformerEncoder(Module):
         output = src
         first = self.layers[0]
         batch_first = first.self_attn.batch_first if hasattr(first, "self_attn") else False
+        keep = self._nested_keep(src, mask, src_key_padding_mask)
+        if keep is not None:
+            # torch's inference fast path packs the sequences into a nested tensor: the
+            # first ``length`` tokens of each row take part and the rest come back as zeros
+            lengths = keep.sum(1, keepdim=True)
+            keep = arange(keep.shape[1], device=src.device).unsqueeze(0) < lengths
+            src_key_padding_mask = _canonical_mask(keep.logical_not(), "src_key_padding_mask", None,
+                                                   "", src.dtype, check_other=False)
         is_causal = _detect_is_causal_mask(mask, is_causal, _get_seq_len(src, batch_first))
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
+        if keep is not None:
+            output = output.masked_fill(keep.logical_not().unsqueeze(-1), 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _nested_keep(self, src: Tensor, mask, src_key_padding_mask) -> Tensor | None:
+        """The kept-token mask when torch would take its nested-tensor inference path."""
+        if (not self.use_nested_tensor or src_key_padding_mask is None or mask is not None
+                or src.dim() != 3):
+            return None
+        first = self.layers[0]
+        if first.training:
+            return None
+        if grad_mode.state.grad_enabled and (
+                src.requires_grad or any(p.requires_grad for p in first.parameters())):
+            return None
+        keep = src_key_padding_mask == 0
+        if self.mask_check and (keep[:, 1:] & keep[:, :-1].logical_not()).any().item():
+            return None  # not left aligned
+        return keep
 
 
 class TransformerDecoder(Module):
