@@ -918,7 +918,7 @@ def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     return _const(_xp(A).linalg.svd(a, compute_uv=False), A)
 
 
-def _tolerances(A: Tensor, atol, rtol, fname: str):
+def _tolerances(A: Tensor, atol, rtol):
     """(atol, rtol) arrays broadcastable against the batch (torch's defaults)."""
     xp = _xp(A)
     a = A._data
@@ -952,7 +952,7 @@ def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None
             "of float, double, cfloat or cdouble types")
     if rcond is not None:
         rtol = rcond
-    at, rt = _tolerances(A, atol, rtol, "linalg.pinv")
+    at, rt = _tolerances(A, atol, rtol)
     return LinalgPinv.apply(A, atol=at, rtol=rt, hermitian=bool(hermitian))
 
 
@@ -968,7 +968,7 @@ def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol
     if tol is not None:
         atol, rtol = tol, 0.0
     xp = _xp(A)
-    at, rt = _tolerances(A, atol, rtol, "linalg.matrix_rank")
+    at, rt = _tolerances(A, atol, rtol)
     if a.size == 0:
         return _const(xp.zeros(a.shape[:-2], dtype=_INT64), A)
     if hermitian:
