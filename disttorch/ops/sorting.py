@@ -185,7 +185,7 @@ def msort(input: Tensor, *, out=None) -> Tensor:
 
 
 # -- topk / kthvalue -----------------------------------------------------------------------------
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,  # noqa: A002
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
          out=None) -> tuple:
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, in order."""
     _require_tensor("topk", "input", 1, input)
@@ -399,7 +399,7 @@ def _unique_result(input: Tensor, d, consecutive: bool, fname: str, return_inver
     return tuple(out)
 
 
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The unique elements (sorted), optionally with the inverse indices and the counts."""
     _require_tensor("unique", "input", 1, input)
@@ -550,7 +550,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return _wrap(r.astype(out_dtype, copy=False), input._device)
 
 
-def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *, out=None) -> Tensor:  # noqa: A002
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *, out=None) -> Tensor:
     """Histogram with ``bins`` equal-width bins over [min, max] (the data range when equal)."""
     _require_tensor("histc", "input", 1, input)
     bins = _int_arg(bins, "histc", "bins", 2)
