@@ -37,7 +37,9 @@ from .ops.conv import adaptive_max_pool1d_with_indices as adaptive_max_pool1d  #
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import cuda  # noqa: E402
 from .serialization import load, save
-from . import nn, optim, utils  # noqa: E402
+from . import linalg, nn, optim, utils  # noqa: E402
+
+globals().update(linalg.TOP_LEVEL)  # torch's legacy names: det, inverse, qr, svd, ...
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

@@ -14,6 +14,7 @@ from . import (
     pointwise,
     reduction,
     shape,
+    sorting,
 )
 from .arithmetic import *  # noqa: F403
 from .shape import *  # noqa: F403
@@ -27,10 +28,11 @@ from .linalg import *  # noqa: F403
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .fill import *  # noqa: F403
+from .sorting import *  # noqa: F403
 
 # only the families' public names: the submodules themselves stay out of ``disttorch.*``
 __all__ = [
     name for module in (arithmetic, shape, reduction, convert, pointwise, comparison, movement,
-                        indexing, linalg, activation, conv, fill)
+                        indexing, linalg, activation, conv, fill, sorting)
     for name in module.__all__
 ]

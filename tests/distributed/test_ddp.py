@@ -159,16 +159,16 @@ def test_communication_overlaps_backward(world):
         def __init__(self):
             super().__init__()
             self.layers = nn.ParameterList(
-                [nn.Parameter(disttorch.randn(256, 256) * 0.05) for _ in range(6)])
+                [nn.Parameter(disttorch.randn(512, 512) * 0.04) for _ in range(6)])
 
         def forward(self, x):
             for w in self.layers:
                 x = (x @ w).tanh()
             return x
 
-    ddp = DDP(Deep(), bucket_cap_mb=0.25)  # one 256 KiB layer per bucket
-    assert len(ddp.reducer.buckets) >= 4
-    x = disttorch.randn(64, 256)
+    ddp = DDP(Deep(), bucket_cap_mb=0.5)  # one 1 MiB layer per bucket
+    assert len(ddp.reducer.buckets) == 6
+    x = disttorch.randn(64, 512)
     ddp(x).sum().backward()
     events = ddp.timeline
     launches = [t for t, kind, _ in events if kind == "launch"]

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import disttorch
-import disttorch.distributed as dist
 from disttorch import nn
 from disttorch.nn.parallel import DistributedDataParallel as DDP
 
@@ -45,4 +44,3 @@ def test_sync_batchnorm_matches_global_batchnorm(world):
     sync.eval()
     ref.eval()
     np.testing.assert_allclose(sync(x).detach().numpy(), ref(x).detach().numpy(), rtol=1e-10)
-    del dist

@@ -292,9 +292,11 @@ class Reducer:
     # -- join: shadowing the collectives of ranks that still have data -----------------------
     def shadow_backward(self) -> None:
         """A joined rank all-reduces zero buckets in order, matching the others' collectives."""
+        # non-blocking, like the active ranks' calls: MPI never matches a blocking
+        # collective with a non-blocking one
         for b in self.buckets:
             b.buffer._data[...] = 0
-            collectives.all_reduce(b.buffer, ReduceOp.SUM, self.group)
+            collectives.all_reduce(b.buffer, ReduceOp.SUM, self.group, async_op=True).wait()
 
 
 def _shares(a, b) -> bool:
