@@ -1,5 +1,33 @@
 """``disttorch.distributed``: process groups and collectives over MPI (torch.distributed's API)."""
-from .collectives import all_reduce, barrier, broadcast
+from .collectives import (
+    P2POp,
+    all_gather,
+    all_gather_into_tensor,
+    all_reduce,
+    all_to_all,
+    all_to_all_single,
+    barrier,
+    batch_isend_irecv,
+    broadcast,
+    gather,
+    irecv,
+    isend,
+    monitored_barrier,
+    recv,
+    reduce,
+    reduce_scatter,
+    reduce_scatter_tensor,
+    scatter,
+    send,
+)
+from .object_collectives import (
+    all_gather_object,
+    broadcast_object_list,
+    gather_object,
+    recv_object_list,
+    scatter_object_list,
+    send_object_list,
+)
 from .process_group import (
     GroupMember,
     ProcessGroup,
@@ -25,9 +53,13 @@ from .reduce_op import ReduceOp
 from .work import Work
 
 __all__ = [
-    "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_reduce", "barrier", "broadcast",
-    "destroy_process_group", "get_backend", "get_global_rank", "get_group_rank",
-    "get_node_local_rank", "get_node_local_size", "get_process_group_ranks", "get_rank",
-    "get_world_size", "group", "init_process_group", "is_available", "is_gloo_available",
-    "is_initialized", "is_mpi_available", "is_nccl_available", "new_group",
+    "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work", "all_gather",
+    "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
+    "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
+    "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank",
+    "get_group_rank", "get_node_local_rank", "get_node_local_size", "get_process_group_ranks",
+    "get_rank", "get_world_size", "group", "init_process_group", "irecv", "is_available",
+    "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available", "isend",
+    "monitored_barrier", "new_group", "recv", "recv_object_list", "reduce", "reduce_scatter",
+    "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
 ]
