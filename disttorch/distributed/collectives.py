@@ -79,11 +79,17 @@ def _shape_str(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
+_BITWISE = (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR)
+
+
 def _check_avg(t: Tensor, op: ReduceOp) -> None:
+    """Refuse, before any communication, what MPI cannot reduce (it would abort the job)."""
     if op is ReduceOp.AVG and not t.is_floating_point():
         raise ValueError(
             f"ReduceOp.AVG needs a floating-point tensor, got disttorch.{t.dtype.name}"
         )
+    if op in _BITWISE and t.is_floating_point():
+        raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
 
 
 def _group(group, op_name: str):
@@ -222,9 +228,12 @@ def _may_overlap(t: Tensor, buf) -> bool:
 
 
 def _run(blocking, start, finish, result, async_op: bool):
-    """Run an MPI call: ``start()`` returns the request (non-blocking) or None (blocking)."""
+    """``blocking()`` runs the MPI call; with ``async_op``, ``start()`` starts its non-blocking
+    form and the returned Work runs ``finish`` (the write-back) on completion."""
     if async_op:
-        return Work([start()], finish, result)
+        work = Work([start()], finish, result)
+        work._keep = start  # its closure holds every buffer MPI uses until completion
+        return work
     blocking()
     if finish is not None:
         finish()
@@ -533,8 +542,10 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
     if me == root:
         counts = [t.numel() for t in scatter_list]
         displs, _ = _offsets(counts)
-        send = [_concat([Staged(t, reduce=False).buf for t in scatter_list], out.buf),
-                (counts, displs)]
+        data = _concat([Staged(t, reduce=False).buf for t in scatter_list], out.buf)
+        if n == 1 and out.direct and _may_overlap(scatter_list[0], out.buf):
+            data = data.copy()  # scattering a tensor into itself: MPI forbids aliased buffers
+        send = [data, (counts, displs)]
     else:
         send = None
     return _run(lambda: pg.comm.Scatterv(send, recv, root=root),
@@ -754,7 +765,9 @@ def isend(tensor: Tensor, dst: int | None = None, group=None, tag: int = 0,
     peer = _peer_rank(pg, dst, group_dst, "dst")
     check_tensor(tensor)
     st = Staged(tensor, reduce=False)
-    return Work([pg.comm.Isend(st.buf, dest=peer, tag=tag)], None, lambda: [tensor])
+    work = Work([pg.comm.Isend(st.buf, dest=peer, tag=tag)], None, lambda: [tensor])
+    work._keep = st  # the send buffer lives until completion
+    return work
 
 
 def irecv(tensor: Tensor, src: int | None = None, group=None, tag: int = 0,

@@ -7,6 +7,7 @@ Error cases raise on every rank before any communication, so no rank is left wai
 from __future__ import annotations
 
 import ctypes
+import gc
 import time
 import types
 import warnings
@@ -188,6 +189,41 @@ def test_reduce_scatter_uneven(world, device):
     out = disttorch.zeros(rank + 1, device=device)
     dist.reduce_scatter(out, inputs)
     assert_equal(out, np.full(rank + 1, size * (size + 1) / 2))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "uint8", "bool"])
+@pytest.mark.parametrize("op", [dist.ReduceOp.BAND, dist.ReduceOp.BOR, dist.ReduceOp.BXOR],
+                         ids=["BAND", "BOR", "BXOR"])
+def test_bitwise_reductions(world, dtype, op, device):
+    rank, size = world
+    fn = {dist.ReduceOp.BAND: np.bitwise_and, dist.ReduceOp.BOR: np.bitwise_or,
+          dist.ReduceOp.BXOR: np.bitwise_xor}[op]
+    arrays = [data(r, (6,), dtype) * (1 if dtype == "bool" else 5) for r in range(size)]
+    t = make(arrays[rank], device)
+    dist.all_reduce(t, op=op)
+    assert_equal(t, fn.reduce(np.stack(arrays), axis=0))
+    t = make(arrays[rank], device)
+    dist.reduce(t, dst=size - 1, op=op)
+    assert_equal(t, fn.reduce(np.stack(arrays), axis=0) if rank == size - 1 else arrays[rank])
+
+
+def test_single_rank_group_aliasing(world, device):
+    """Outputs that are also inputs (legal in torch) never reach MPI as aliased buffers."""
+    rank, size = world
+    g = dist.new_group([size - 1])
+    if rank == size - 1:
+        t = make([1.0, 2.0], device)
+        dist.scatter(t, [t], group=g, group_src=0)
+        dist.reduce_scatter(t, [t], group=g)
+        dist.reduce_scatter_tensor(t, t, group=g)
+        dist.all_gather_into_tensor(t, t, group=g)
+        dist.all_to_all_single(t, t, group=g)
+        assert t.tolist() == [1.0, 2.0]
+        outs = [t]
+        dist.all_gather(outs, t, group=g)
+        dist.all_to_all(outs, [t], group=g)
+        assert t.tolist() == [1.0, 2.0]
+    dist.barrier()
 
 
 # ---------------------------------------------------------------------------
@@ -417,6 +453,26 @@ def test_async_collectives(world, device):
     _finish(dist.broadcast(t, src=size - 1, async_op=True))
     assert_equal(t, [size - 1] * 2)
     _finish(dist.barrier(async_op=True))
+
+
+def test_async_temporaries_outlive_call(world, device):
+    """Staging copies (non-contiguous, half, host) stay alive until the request completes."""
+    rank, size = world
+    works, expect = [], []
+    for i in range(4):
+        src = make(np.full((4, 3), rank + 10 * i, np.float16), device, "nc")
+        outs = ([disttorch.zeros(4, 3, dtype=disttorch.float16, device=device)
+                 for _ in range(size)] if rank == 0 else None)
+        works.append(dist.gather(src, outs, dst=0, async_op=True))
+        expect.append(outs)
+        del src
+    gc.collect()
+    _ = [np.ones(10000) for _ in range(50)]  # reuse freed memory
+    for i, w in enumerate(works):
+        w.wait()
+        if rank == 0:
+            for r, o in enumerate(expect[i]):
+                assert_equal(o, np.full((4, 3), r + 10 * i))
 
 
 def test_async_overlap_many(world):
@@ -649,6 +705,10 @@ def test_value_and_runtime_errors(world):
                                    op=dist.ReduceOp.AVG)
     with pytest.raises(ValueError, match="ReduceOp"):
         dist.reduce(t, dst=0, op="max")
+    with pytest.raises(RuntimeError, match="Cannot use ReduceOp.BAND with non-integral dtype"):
+        dist.all_reduce(t, op=dist.ReduceOp.BAND)
+    with pytest.raises(RuntimeError, match="Cannot use ReduceOp.BXOR"):
+        dist.reduce_scatter(t, [t] * size, op=dist.ReduceOp.BXOR)
     with pytest.raises(ValueError, match="not be the same as the rank of the current process"):
         dist.send(t, dst=rank)
     with pytest.raises(ValueError, match="not be the same as the rank of the current process"):
