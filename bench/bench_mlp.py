@@ -8,7 +8,6 @@ Run: python bench/bench_mlp.py
 from __future__ import annotations
 
 import _common
-
 import numpy as np
 
 import disttorch

@@ -42,8 +42,8 @@ def _numerical_jacobian(func, inputs, diff_inputs, outputs, eps) -> list:
 
 
 def _analytical_jacobian(diff_inputs, outputs, allow_unused=True) -> list:
-    from . import grad as autograd_grad
     from ..creation import zeros_like
+    from . import grad as autograd_grad
 
     total = sum(o._data.size for o in outputs)
     jac = [np.zeros((x._data.size, total)) for x in diff_inputs]
@@ -105,8 +105,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
                   raise_exception: bool = True, **kwargs) -> bool:
     """gradcheck of the gradient: second derivatives through ``create_graph=True``."""
     from .._tensor import Tensor
-    from . import grad as autograd_grad
     from ..creation import randn
+    from . import grad as autograd_grad
 
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     diff_inputs = [t for t in inputs if isinstance(t, Tensor) and t._requires_grad]

@@ -6,8 +6,8 @@ import numbers
 import numpy as np
 
 from .._tensor import Tensor, _wrap, _wrap_dim
-from ..backend import dtypes
 from ..backend import device as _dev
+from ..backend import dtypes
 from ._op import Op
 
 _from_np = dtypes.from_numpy

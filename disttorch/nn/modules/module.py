@@ -328,7 +328,7 @@ class Module:
     def _apply(self, fn: Callable[[Tensor], Tensor]) -> Module:
         """Replace every parameter's and buffer's data by ``fn(data)``, keeping the objects."""
         for m in self.modules():
-            for name, p in m._parameters.items():
+            for p in m._parameters.values():
                 if p is None:
                     continue
                 with grad_mode.no_grad():
