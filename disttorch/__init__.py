@@ -34,10 +34,11 @@ from .backend.dtypes import (
 from .creation import *  # noqa: F403
 from .ops import *  # noqa: F403
 from .ops.conv import adaptive_max_pool1d_with_indices as adaptive_max_pool1d  # torch's top level returns both
+from ._misc import compile, get_num_threads, set_num_threads  # noqa: A004
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import cuda  # noqa: E402
 from .serialization import load, save
-from . import linalg, nn, optim, utils  # noqa: E402
+from . import backends, distributed, linalg, nn, optim, utils  # noqa: E402
 
 globals().update(linalg.TOP_LEVEL)  # torch's legacy names: det, inverse, qr, svd, ...
 
@@ -70,3 +71,4 @@ def can_cast(from_: dtype, to: dtype) -> bool:
     if from_.name != "bool" and to.name == "bool":
         return False
     return True
+
