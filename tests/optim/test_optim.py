@@ -76,7 +76,7 @@ def host(t):
     return t.detach().numpy()
 
 
-def run(lib, name, kw, steps=10, dtype="float64", device="cpu", params=None, opt=None):
+def run(lib, name, kw, steps=20, dtype="float64", device="cpu", params=None, opt=None):
     """``steps`` optimizer steps on the MLP loss; returns (params per step, params, optimizer)."""
     params = params if params is not None else make_params(lib, dtype, device)
     opt = opt if opt is not None else getattr(lib.optim, name)(params, **kw)
@@ -90,11 +90,16 @@ def run(lib, name, kw, steps=10, dtype="float64", device="cpu", params=None, opt
     return traj, params, opt
 
 
-def assert_traj_close(ours, theirs, rtol, atol):
+def assert_traj_close(ours, theirs, rtol, atol, scale_atol=False):
+    """Per-step closeness; ``scale_atol`` scales ``atol`` by the step's largest parameter
+    entry (float32 runs whose parameters grow: rounding differences grow with them and
+    spread through the coupled layers)."""
     assert len(ours) == len(theirs)
     for i, (a, b) in enumerate(zip(ours, theirs)):
+        big = max((float(np.abs(y).max(initial=0.0)) for y in b), default=0.0)
+        tol = atol * max(1.0, big) if scale_atol else atol
         for j, (x, y) in enumerate(zip(a, b)):
-            np.testing.assert_allclose(x, y, rtol=rtol, atol=atol,
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=tol,
                                        err_msg=f"step {i + 1}, param {j}")
 
 
@@ -102,8 +107,11 @@ def dtype_name(t) -> str:
     return str(t.dtype).split(".")[-1]
 
 
-def assert_state_dicts_equal(ours, theirs, rtol=1e-10, atol=1e-12):
-    """Same layout (keys, order, param indices), same group options, same state values."""
+def assert_state_dicts_equal(ours, theirs, rtol=1e-10, atol=1e-12, scale_atol=False):
+    """Same layout (keys, order, param indices), same group options, same state values.
+
+    ``scale_atol`` scales ``atol`` for a state key by that key's largest entry over all
+    parameters (see ``assert_traj_close``)."""
     assert list(ours) == ["state", "param_groups"] == list(theirs)
     assert len(ours["param_groups"]) == len(theirs["param_groups"])
     for go, gt in zip(ours["param_groups"], theirs["param_groups"]):
@@ -111,6 +119,10 @@ def assert_state_dicts_equal(ours, theirs, rtol=1e-10, atol=1e-12):
         for k in gt:
             assert go[k] == gt[k], k
     assert list(ours["state"]) == list(theirs["state"])
+    big = collections.defaultdict(float)
+    for st in theirs["state"].values():
+        for k, v in st.items():
+            big[k] = max(big[k], float(v.abs().max()) if v.numel() else 0.0)
     for idx, st in theirs["state"].items():
         so = ours["state"][idx]
         assert list(so) == list(st), idx
@@ -119,7 +131,8 @@ def assert_state_dicts_equal(ours, theirs, rtol=1e-10, atol=1e-12):
             assert isinstance(mine, disttorch.Tensor), k
             assert dtype_name(mine) == dtype_name(v), (k, mine.dtype, v.dtype)
             assert tuple(mine.shape) == tuple(v.shape), k
-            np.testing.assert_allclose(host(mine), v.numpy(), rtol=rtol, atol=atol, err_msg=k)
+            tol = atol * max(1.0, big[k]) if scale_atol else atol
+            np.testing.assert_allclose(host(mine), v.numpy(), rtol=rtol, atol=tol, err_msg=k)
 
 
 # -- trajectories --------------------------------------------------------------------------
@@ -143,8 +156,11 @@ def test_trajectory_float64(name, kw, device):
 def test_trajectory_float32(name, kw, device):
     theirs, _, t_opt = run(torch, name, kw, dtype="float32")
     ours, _, d_opt = run(disttorch, name, kw, dtype="float32", device=device)
-    assert_traj_close(ours, theirs, rtol=2e-5, atol=2e-6)
-    assert_state_dicts_equal(d_opt.state_dict(), t_opt.state_dict(), rtol=1e-4, atol=1e-5)
+    # 20 steps: the maximize cases climb the loss, the parameters grow about 60-fold and
+    # float32 rounding differences grow with them, hence the scaled atol
+    assert_traj_close(ours, theirs, rtol=2e-5, atol=2e-6, scale_atol=True)
+    assert_state_dicts_equal(d_opt.state_dict(), t_opt.state_dict(), rtol=1e-4, atol=1e-5,
+                             scale_atol=True)
 
 
 def test_step_state_scalars():
@@ -225,8 +241,8 @@ def _from_numpy_state_dict(sd, device="cpu"):
 @pytest.mark.parametrize("name,kw", CASES, ids=IDS)
 def test_state_dict_resume(name, kw, device):
     """state_dict -> load_state_dict into a fresh optimizer, then continue == uninterrupted."""
-    full, _, _ = run(disttorch, name, kw, steps=10, device=device)
-    first, params, opt = run(disttorch, name, kw, steps=5, device=device)
+    full, _, _ = run(disttorch, name, kw, steps=20, device=device)
+    first, params, opt = run(disttorch, name, kw, steps=10, device=device)
     saved = _numpy_state_dict(opt.state_dict())
     fresh = make_params(disttorch, device=device)
     with disttorch.no_grad():
@@ -234,21 +250,21 @@ def test_state_dict_resume(name, kw, device):
             f.copy_(p)
     opt2 = getattr(disttorch.optim, name)(fresh, **kw)
     opt2.load_state_dict(_from_numpy_state_dict(saved, device))
-    rest, _, _ = run(disttorch, name, kw, steps=5, device=device, params=fresh, opt=opt2)
+    rest, _, _ = run(disttorch, name, kw, steps=10, device=device, params=fresh, opt=opt2)
     # NAdam's mu_product is cast to the parameters' dtype on load (as torch does), so it
     # continues in float64 instead of float32 and the runs part at the float32 rounding level
     rtol = 1e-6 if name == "NAdam" else 1e-12
     assert_traj_close(first + rest, full, rtol=rtol, atol=1e-14)
 
     # the same resume in torch gives the same numbers
-    t_first, t_params, t_opt = run(torch, name, kw, steps=5)
+    t_first, t_params, t_opt = run(torch, name, kw, steps=10)
     t_fresh = make_params(torch)
     with torch.no_grad():
         for f, p in zip(t_fresh, t_params):
             f.copy_(p)
     t_opt2 = getattr(torch.optim, name)(t_fresh, **kw)
     t_opt2.load_state_dict(copy.deepcopy(t_opt.state_dict()))
-    t_rest, _, _ = run(torch, name, kw, steps=5, params=t_fresh, opt=t_opt2)
+    t_rest, _, _ = run(torch, name, kw, steps=10, params=t_fresh, opt=t_opt2)
     assert_traj_close(rest, t_rest, rtol=1e-10, atol=1e-13)
     assert_state_dicts_equal(opt2.state_dict(), t_opt2.state_dict())
 
