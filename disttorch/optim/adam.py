@@ -5,18 +5,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
-from ..creation import zeros, zeros_like
+from ..creation import zeros_like
 from .optimizer import (
     Optimizer,
     ParamsT,
     _bump,
-    _check_betas,
+    _check_adam_args,
     _check_fused_flags,
-    _check_lr,
-    _device_dtype_check_for_fused,
-    _get_scalar_dtype,
+    _ema_sq_,
+    _grad,
     _lerp_,
-    _scalar,
+    _params_with_grad,
     _value,
     _xp,
 )
@@ -50,22 +49,13 @@ def _adam_update(p: Tensor, state: dict, *, beta1: float, beta2: float, lr: floa
                 decoupled_weight_decay: bool) -> None:
     """One Adam step for one parameter, in torch's single-tensor order of operations."""
     xp = _xp(p)
-    pd = p._data
-    g = p.grad._data
-    if maximize:
-        g = -g
     step_t = state["step"]
     step_t._data += 1
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            pd *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * pd
+    g = _grad(p, maximize, weight_decay, lr, decoupled_weight_decay)
     exp_avg = state["exp_avg"]._data
     exp_avg_sq = state["exp_avg_sq"]._data
-    _lerp_(exp_avg, g, 1 - beta1)
-    exp_avg_sq *= beta2
-    exp_avg_sq += ((1 - beta2) * g) * g
+    _lerp_(exp_avg, g, 1 - beta1)  # m = beta1 * m + (1 - beta1) * g
+    _ema_sq_(exp_avg_sq, g, beta2)  # v = beta2 * v + (1 - beta2) * g * g
     step = step_t.item()
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
@@ -78,9 +68,10 @@ def _adam_update(p: Tensor, state: dict, *, beta1: float, beta2: float, lr: floa
         denom = xp.sqrt(m._data)
     else:
         denom = xp.sqrt(exp_avg_sq)
+    # p -= step_size * m / (sqrt(v) / sqrt(bias_correction2) + eps)
     denom /= bias_correction2_sqrt
     denom += eps
-    pd += (-step_size * exp_avg) / denom
+    p._data += (-step_size * exp_avg) / denom
     _bump(p, step_t, state["exp_avg"], state["exp_avg_sq"])
 
 
@@ -97,12 +88,7 @@ class Adam(Optimizer):
                 raise ValueError(
                     "lr as a Tensor is not supported for capturable=False and foreach=True"
                 )
-        _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_adam_args(lr, eps, betas, weight_decay)
         _check_tensor_betas(betas, foreach, capturable)
         betas = tuple(map(_to_scalar, betas))
         defaults = {
@@ -117,38 +103,19 @@ class Adam(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            fused = group.setdefault("fused", None)
-            on_device = group["capturable"] or group["fused"]
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    dt = _get_scalar_dtype(is_fused=fused)
-                    p_state["step"] = _scalar(p_state["step"], dt, p.device if on_device else None)
+        self._fill_old_state({"amsgrad": False, "maximize": False, "foreach": None,
+                              "capturable": False, "differentiable": False,
+                              "decoupled_weight_decay": False, "fused": None})
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
 
-    def _init_state(self, group: dict[str, Any], p: Tensor) -> dict:
-        state = self.state[p]
-        if len(state) == 0:
-            if group["fused"]:
-                _device_dtype_check_for_fused(p)
-            on_device = group["capturable"] or group["fused"]
-            state["step"] = zeros((), dtype=_get_scalar_dtype(is_fused=group["fused"]),
-                                  device=p.device if on_device else "cpu")
-            state["exp_avg"] = zeros_like(p)
-            state["exp_avg_sq"] = zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = zeros_like(p)
-        return state
+    def _new_state(self, group: dict[str, Any], p: Tensor, state: dict) -> None:
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = zeros_like(p)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
@@ -156,7 +123,5 @@ class Adam(Optimizer):
                   eps=group["eps"], weight_decay=_value(group["weight_decay"]),
                   amsgrad=group["amsgrad"], maximize=group["maximize"],
                   decoupled_weight_decay=group["decoupled_weight_decay"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        for p in _params_with_grad(group):
             _adam_update(p, self._init_state(group, p), **kw)

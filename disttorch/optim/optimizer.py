@@ -23,6 +23,7 @@ from ..autograd import grad_mode
 from ..autograd.node import RemovableHandle
 from ..backend import device as _dev
 from ..backend import dtypes as _dtypes
+from ..creation import zeros
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
@@ -138,6 +139,21 @@ def _check_lr(lr) -> None:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
+def _check_nonnegative(**values) -> None:
+    """torch's ``Invalid <name> value: <v>`` for the first of ``values`` that is negative (or NaN)."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {name} value: {value}")
+
+
+def _check_adam_args(lr, eps, betas, weight_decay) -> None:
+    """The checks of the Adam family's constructors, in torch's order."""
+    _check_lr(lr)
+    _check_nonnegative(epsilon=eps)
+    _check_betas(betas)
+    _check_nonnegative(weight_decay=weight_decay)
+
+
 def _check_betas(betas) -> None:
     if not 0.0 <= betas[0] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
@@ -151,6 +167,40 @@ def _check_fused_flags(fused, foreach, differentiable) -> None:
             raise RuntimeError("`fused` does not support `differentiable`")
         if foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+def _params_with_grad(group: dict[str, Any]) -> list[Tensor]:
+    """The params of a group that have a gradient (the others are skipped by ``step``)."""
+    return [p for p in group["params"] if p.grad is not None]
+
+
+def _grad(p: Tensor, maximize: bool, weight_decay=0, lr=None, decoupled: bool = False):
+    """The gradient array of ``p`` as the update sees it: negated under ``maximize``, plus
+    ``weight_decay * p`` (L2), or, when ``decoupled``, ``p`` itself shrunk in place by
+    ``1 - lr * weight_decay`` (AdamW-style). Never modifies ``p.grad``."""
+    g = p.grad._data
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        if decoupled:
+            p._data *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p._data
+    return g
+
+
+def _ema_sq_(avg, g, beta: float) -> None:
+    """``avg.mul_(beta).addcmul_(g, g, value=1 - beta)`` on arrays: a running mean of g**2."""
+    avg *= beta
+    avg += ((1 - beta) * g) * g
+
+
+def _step_scalar(group: dict[str, Any], p: Tensor, make=None) -> Tensor:
+    """A new 0-d state scalar (``step``): float32 when fused, on the param's device when the
+    group is capturable or fused, else on the CPU."""
+    fused = group.get("fused")
+    device = p.device if group.get("capturable") or fused else "cpu"
+    return (make or zeros)((), dtype=_get_scalar_dtype(is_fused=fused), device=device)
 
 
 def _hooked_step(func: Callable) -> Callable:
@@ -414,6 +464,39 @@ class Optimizer:
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    # -- per-parameter state (for the built-in optimizers) ----------------------------------
+    def _init_state(self, group: dict[str, Any], p: Tensor) -> dict:
+        """``self.state[p]``; the first time, a ``step`` scalar and ``_new_state``'s buffers."""
+        state = self.state[p]
+        if len(state) == 0:
+            if group.get("fused"):
+                _device_dtype_check_for_fused(p)
+            state["step"] = _step_scalar(group, p)
+            self._new_state(group, p, state)
+        return state
+
+    def _new_state(self, group: dict[str, Any], p: Tensor, state: dict) -> None:
+        """Add the optimizer's buffers to a new ``state`` (after ``step``)."""
+        raise NotImplementedError
+
+    def _fill_old_state(self, defaults: dict[str, Any],
+                        scalars: tuple[str, ...] = ("step",)) -> None:
+        """``__setstate__`` of the built-in optimizers: the group options an older state dict
+        lacks, and numeric state ``scalars`` turned into 0-d tensors (as torch does)."""
+        for group in self.param_groups:
+            for key, value in defaults.items():
+                group.setdefault(key, value)
+            fused = group.get("fused")
+            on_device = group.get("capturable") or fused
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) == 0:
+                    continue
+                for key in scalars:
+                    if not isinstance(p_state[key], Tensor):
+                        p_state[key] = _scalar(p_state[key], _get_scalar_dtype(is_fused=fused),
+                                               p.device if on_device else None)
 
     # -- param groups -----------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:

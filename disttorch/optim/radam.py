@@ -5,16 +5,16 @@ from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
-from ..creation import zeros, zeros_like
+from ..creation import zeros_like
 from .optimizer import (
     Optimizer,
     ParamsT,
     _bump,
-    _check_betas,
-    _check_lr,
-    _get_scalar_dtype,
+    _check_adam_args,
+    _ema_sq_,
+    _grad,
     _lerp_,
-    _scalar,
+    _params_with_grad,
     _value,
     _xp,
 )
@@ -30,12 +30,7 @@ class RAdam(Optimizer):
                  weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
-        _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_adam_args(lr, eps, betas, weight_decay)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "maximize": maximize, "foreach": foreach, "capturable": capturable,
@@ -45,54 +40,33 @@ class RAdam(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar(p_state["step"], _get_scalar_dtype(),
-                                              p.device if group["capturable"] else None)
+        self._fill_old_state({"foreach": None, "maximize": False, "differentiable": False,
+                              "decoupled_weight_decay": False, "capturable": False})
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
+
+    def _new_state(self, group: dict[str, Any], p: Tensor, state: dict) -> None:
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         lr, eps = _value(group["lr"]), group["eps"]
         wd, decoupled, maximize = (group["weight_decay"], group["decoupled_weight_decay"],
                                    group["maximize"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if len(state) == 0:
-                dev = p.device if group["capturable"] else "cpu"
-                state["step"] = zeros((), dtype=_get_scalar_dtype(), device=dev)
-                state["exp_avg"] = zeros_like(p)
-                state["exp_avg_sq"] = zeros_like(p)
+        for p in _params_with_grad(group):
+            state = self._init_state(group, p)
             xp = _xp(p)
-            pd = p._data
-            g = p.grad._data
-            if maximize:
-                g = -g
             step_t = state["step"]
             step_t._data += 1
             step = step_t.item()
-            if wd != 0:
-                if decoupled:
-                    pd *= 1 - lr * wd
-                else:
-                    g = g + wd * pd
+            g = _grad(p, maximize, wd, lr, decoupled)
             exp_avg = state["exp_avg"]._data
             exp_avg_sq = state["exp_avg_sq"]._data
-            _lerp_(exp_avg, g, 1 - beta1)
-            exp_avg_sq *= beta2
-            exp_avg_sq += ((1 - beta2) * g) * g
+            _lerp_(exp_avg, g, 1 - beta1)  # m = beta1 * m + (1 - beta1) * g
+            _ema_sq_(exp_avg_sq, g, beta2)  # v = beta2 * v + (1 - beta2) * g * g
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step
             update = exp_avg / bias_correction1
@@ -109,5 +83,5 @@ class RAdam(Optimizer):
                 adaptive *= bias_correction2 ** 0.5
                 update *= adaptive
                 update *= rect
-            pd -= update
+            p._data -= update
             _bump(p, step_t, state["exp_avg"], state["exp_avg_sq"])

@@ -5,8 +5,20 @@ from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
-from ..creation import zeros, zeros_like
-from .optimizer import Optimizer, ParamsT, _bump, _check_lr, _get_scalar_dtype, _lerp_, _scalar, _value, _xp
+from ..creation import zeros_like
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _bump,
+    _check_lr,
+    _check_nonnegative,
+    _ema_sq_,
+    _grad,
+    _lerp_,
+    _params_with_grad,
+    _value,
+    _xp,
+)
 
 __all__ = ["RMSprop"]
 
@@ -19,14 +31,7 @@ class RMSprop(Optimizer):
                  centered: bool = False, capturable: bool = False, foreach: bool | None = None,
                  maximize: bool = False, differentiable: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_nonnegative(epsilon=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         defaults = {
             "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
             "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
@@ -36,52 +41,34 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar(p_state["step"], _get_scalar_dtype(),
-                                              p.device if group["capturable"] else None)
+        self._fill_old_state({"momentum": 0, "centered": False, "foreach": None,
+                              "maximize": False, "differentiable": False, "capturable": False})
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
         return self._step(closure)
+
+    def _new_state(self, group: dict[str, Any], p: Tensor, state: dict) -> None:
+        state["square_avg"] = zeros_like(p)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = zeros_like(p)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr = _value(group["lr"])
         alpha, eps = group["alpha"], group["eps"]
         wd = group["weight_decay"]
         momentum, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = zeros((), dtype=_get_scalar_dtype(),
-                                      device=p.device if group["capturable"] else "cpu")
-                state["square_avg"] = zeros_like(p)
-                if momentum > 0:
-                    state["momentum_buffer"] = zeros_like(p)
-                if centered:
-                    state["grad_avg"] = zeros_like(p)
+        for p in _params_with_grad(group):
+            state = self._init_state(group, p)
             xp = _xp(p)
-            pd = p._data
-            g = p.grad._data
-            if maximize:
-                g = -g
             state["step"]._data += 1
-            if wd != 0:
-                g = g + wd * pd
+            g = _grad(p, maximize, wd)
             sq = state["square_avg"]._data
-            sq *= alpha
-            sq += ((1 - alpha) * g) * g
+            _ema_sq_(sq, g, alpha)  # v = alpha * v + (1 - alpha) * g * g
             if centered:
+                # avg = sqrt(v - mean(g)**2), with mean(g) a running average too
                 ga = state["grad_avg"]._data
                 _lerp_(ga, g, 1 - alpha)
                 avg = sq + (-ga) * ga
@@ -91,12 +78,13 @@ class RMSprop(Optimizer):
                 avg = xp.sqrt(sq)
             avg += eps
             if momentum > 0:
+                # buf = momentum * buf + g / avg;  p -= lr * buf
                 buf = state["momentum_buffer"]
                 b = buf._data
                 b *= momentum
                 b += g / avg
-                pd += -lr * b
+                p._data += -lr * b
                 _bump(buf)
             else:
-                pd += (-lr * g) / avg
+                p._data += (-lr * g) / avg
             _bump(p, state["step"], state["square_avg"])

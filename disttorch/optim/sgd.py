@@ -12,6 +12,8 @@ from .optimizer import (
     _check_fused_flags,
     _check_lr,
     _device_dtype_check_for_fused,
+    _grad,
+    _params_with_grad,
     _value,
 )
 
@@ -43,12 +45,8 @@ class SGD(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
+        self._fill_old_state({"nesterov": False, "maximize": False, "foreach": None,
+                              "differentiable": False, "fused": False}, scalars=())
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Perform a single optimization step; returns the closure's loss if one is given."""
@@ -62,18 +60,11 @@ class SGD(Optimizer):
         nesterov = group["nesterov"]
         maximize = group["maximize"]
         fused = group["fused"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        for p in _params_with_grad(group):
             if fused:
                 _device_dtype_check_for_fused(p)
-            pd = p._data
-            g = p.grad._data
-            owned = False
-            if maximize:
-                g, owned = -g, True
-            if wd != 0:
-                g, owned = g + wd * pd, True
+            g = _grad(p, maximize, wd)
+            owned = g is not p.grad._data  # a new array, free to keep as the momentum buffer
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
@@ -86,5 +77,5 @@ class SGD(Optimizer):
                     b += (1 - dampening) * g if dampening != 0 else g
                     _bump(buf)
                 g = g + momentum * buf._data if nesterov else buf._data
-            pd += -lr * g
+            p._data += -lr * g
             _bump(p)
