@@ -79,8 +79,7 @@ class NAdam(Optimizer):
             exp_avg_sq = state["exp_avg_sq"]._data
             _lerp_(exp_avg, g, 1 - beta1)  # m = beta1 * m + (1 - beta1) * g
             _ema_sq_(exp_avg_sq, g, beta2)  # v = beta2 * v + (1 - beta2) * g * g
-            denom = exp_avg_sq / bias_correction2
-            xp.sqrt(denom, out=denom)
+            denom = xp.sqrt(exp_avg_sq / bias_correction2)
             mu_prod = mu_product.item()
             mu_product_next = mu_prod * mu_next
             denom += eps

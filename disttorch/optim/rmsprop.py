@@ -71,8 +71,7 @@ class RMSprop(Optimizer):
                 # avg = sqrt(v - mean(g)**2), with mean(g) a running average too
                 ga = state["grad_avg"]._data
                 _lerp_(ga, g, 1 - alpha)
-                avg = sq + (-ga) * ga
-                xp.sqrt(avg, out=avg)
+                avg = xp.sqrt(sq + (-ga) * ga)
                 _bump(state["grad_avg"])
             else:
                 avg = xp.sqrt(sq)
