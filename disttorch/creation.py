@@ -161,7 +161,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
             dtype = dtypes.int64
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _fill(size, fill_value, _float_or(dtype), device, requires_grad)
+    return _fill((size,), fill_value, _float_or(dtype), device, requires_grad)
 
 
 def _like(input: Tensor, dtype, device):
@@ -282,7 +282,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     dev = _device(device)
     g = _random.generator_for(dev, generator)
     d = dtypes.int64.np if dtype is None else dtypes.canonical(dtype).np
-    host = g._rng.integers(low, high, size=shape_arg((size,) if isinstance(size, int) else size)).astype(d)
+    host = g._rng.integers(low, high, size=shape_arg((size,))).astype(d)
     return _from_host(host, dev, requires_grad)
 
 
