@@ -129,6 +129,8 @@ def main() -> None:
             return
     progress.close()
 
+    if running[1]:  # the steps since the last record
+        history["train"].append([step, common.mean_over_ranks([running[0] / running[1]])[0]])
     val_loss, acc = evaluate(model, val_x, val_y)
     history["val"].append([step, val_loss])
     train_loss = history["train"][-1][1] if history["train"] else float("nan")
