@@ -321,8 +321,9 @@ def conv_forward(
     K = math.prod(k)
     L = math.prod(out)
 
-    if Cg == 1:
-        # Depthwise-style: y[n, g, o] = sum_k w[g, o, k] * x[n, g, shifted by k].
+    if Cg == 1 and G > 1:
+        # Depthwise: y[n, g, o] = sum_k w[g, o, k] * x[n, g, shifted by k]. (A plain
+        # one-channel conv goes to the GEMM below, which is far faster for many outputs.)
         sh = _Shifts(xp, x.shape[2:], k, out, stride, padding, dilation)
         buf = sh.buffer(x)
         wv = w.reshape((G, Cog, K) + (1,) * sh.grid_nd)
