@@ -46,17 +46,20 @@ def add_common_args(p: argparse.ArgumentParser, *, epochs: int, batch_size: int,
     hidden = argparse.SUPPRESS
     p.add_argument("--fail-at-step", type=int, default=None, help=hidden)
     p.add_argument("--fail-rank", type=int, default=0, help=hidden)
-    p.add_argument("--fail-mode", choices=("raise", "kill"), default="raise", help=hidden)
+    p.add_argument("--fail-mode", choices=("raise", "kill", "sigterm"), default="raise", help=hidden)
     p.add_argument("--step-delay", type=float, default=0.0, help=hidden)
 
 
 def test_hooks(args, step: int, rank: int) -> None:
-    """Called after each step: sleep, raise or SIGKILL this rank when the tests ask for it."""
+    """Called after each step: sleep, raise, SIGKILL or SIGTERM this rank when the tests ask."""
     if args.step_delay:
         time.sleep(args.step_delay)
     if args.fail_at_step is not None and step == args.fail_at_step and rank == args.fail_rank:
         if args.fail_mode == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
+        if args.fail_mode == "sigterm":  # as if only this rank were told of a preemption
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         raise RuntimeError(f"deliberate failure at step {step} (--fail-at-step)")
 
 
