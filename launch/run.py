@@ -337,7 +337,8 @@ def launch(ns: argparse.Namespace) -> int:
     try:
         add_env = build_env(ns, status_dir, gpus)
         cmd = build_command(ns, mpiexec, flavor, add_env)
-        return _supervise(cmd, {**os.environ, **add_env}, status_dir)
+        env = {k: v for k, v in os.environ.items() if k not in (STATUS_DIR_VAR, AUTO_THREADS_VAR, GPUS_VAR)}
+        return _supervise(cmd, {**env, **add_env}, status_dir)
     finally:
         shutil.rmtree(status_dir, ignore_errors=True)
 
