@@ -31,7 +31,7 @@ from disttorch.utils.resume import Checkpointer, PreemptionHandler
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    common.add_common_args(p, epochs=1, batch_size=32, lr=3e-3)
+    common.add_common_args(p, epochs=2, batch_size=32, lr=3e-3)
     p.add_argument("--text", default=None, help="a UTF-8 text file (default: disttorch's own source)")
     p.add_argument("--block-size", type=int, default=64, help="context length in characters")
     p.add_argument("--d-model", type=int, default=128)
