@@ -80,6 +80,55 @@ def _write_started(rank: int) -> None:
         pass
 
 
+def _start_death_watch() -> None:
+    """Fork a tiny watcher that records when this process ends, however it ends.
+
+    A rank killed by a signal (SIGKILL from the OOM killer, say) can write nothing itself, and
+    MPI then kills the other ranks too; the launcher compares these times to tell which rank
+    ended first. The watcher leaves the rank's process group (so MPI's clean-up does not kill it)
+    and learns of the rank's death from end-of-file on a pipe only the rank holds open.
+    """
+    directory = os.environ.get(STATUS_DIR_VAR)
+    if not directory or not os.path.isdir(directory) or not hasattr(os, "fork"):
+        return
+    watched = os.getpid()
+    r, w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return
+    if pid:   # the rank: keep the write end (not inherited by the program's own children)
+        os.close(r)
+        os.set_inheritable(w, False)
+        return
+    try:   # the watcher: no stdio (MPI waits for the rank's output pipes to close), own session
+        os.close(w)
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        while os.read(r, 1):
+            pass
+        ended = time.time()
+        path = os.path.join(directory, f"ended-{watched}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump({"pid": watched, "time": ended}, f)
+        os.replace(path + ".tmp", path)
+    finally:
+        os._exit(0)
+
+
+def _write_done(rank: int) -> None:
+    directory = os.environ.get(STATUS_DIR_VAR)
+    if directory and os.path.isdir(directory):
+        try:
+            open(os.path.join(directory, f"done-{rank}"), "w").close()
+        except OSError:
+            pass
+
+
 def _node_cores(local) -> int:
     """CPUs available to this node's ranks: the union of their affinity masks."""
     try:
@@ -185,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     if script is not None and not os.path.exists(script):
         sys.stderr.write(f"disttorch-run: can't open file {script!r}: no such file\n")
         raise SystemExit(2)
+    _start_death_watch()
     from mpi4py import MPI
 
     rank = MPI.COMM_WORLD.Get_rank()
@@ -205,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         code = _exit_code(exc)
         if code != 0:
             _fail(rank, code, f"exited with code {code}")
+        _write_done(rank)
         raise SystemExit(0) from None
     except KeyboardInterrupt:
         traceback.print_exc()
@@ -218,6 +269,8 @@ def main(argv: list[str] | None = None) -> None:
         # disttorch's hook (installed by init_process_group) names the rank and calls MPI_Abort
         sys.excepthook(type(exc), exc, tb)
         _fail(rank, 1, f"{type(exc).__name__}: {exc}")
+    else:
+        _write_done(rank)
 
 
 if __name__ == "__main__":

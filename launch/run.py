@@ -263,31 +263,55 @@ def _signal_name(sig: int) -> str:
         return f"signal {sig}"
 
 
+def _first_death(d: Path, started: dict[int, int], failed: list[dict]) -> tuple[int, float] | None:
+    """(rank, time) of the earliest rank that ended without a status of its own (a signal)."""
+    accounted = {r["rank"] for r in failed} | {int(p.name.split("-", 1)[1]) for p in d.glob("done-*")}
+    deaths = []
+    for rec in map(_read_json, d.glob("ended-*.json")):
+        if rec and rec.get("pid") in started and started[rec["pid"]] not in accounted:
+            deaths.append((rec["time"], started[rec["pid"]]))
+    if not deaths:
+        return None
+    t, rank = min(deaths)
+    return rank, t
+
+
 def diagnose(status_dir: str, output: str) -> tuple[int | None, int | None, str]:
     """(rank, exit code, detail) of the first failure: a negative code is a signal, like Popen."""
     d = Path(status_dir)
     failed = sorted((r for r in map(_read_json, d.glob("failed-*.json")) if r), key=lambda r: r["time"])
-    started = {(r.get("host"), r.get("pid")): r["rank"]
-               for r in map(_read_json, d.glob("started-*.json")) if r}
-    pids = {pid: rank for (_, pid), rank in started.items()}
-    # MPICH/hydra: the first rank that ended abnormally (its PID; the rank from the started files)
+    started_recs = [r for r in map(_read_json, d.glob("started-*.json")) if r]
+    started = {r["pid"]: r["rank"] for r in started_recs}
+    by_host = {(r.get("host"), r["pid"]): r["rank"] for r in started_recs}
+    # MPICH/hydra names one rank that ended abnormally (by PID; not always the first one)
+    hydra_rank = hydra_code = None
     m = re.search(r"BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES\s*=*\s*(?:=\s*RANK (\d+)\s+)?"
                   r"=?\s*PID (\d+) RUNNING AT (\S+)\s*=\s*(?:EXIT CODE|KILLED BY SIGNAL): (\d+)", output)
     if m:
-        pid, code = int(m.group(2)), int(m.group(4))
-        rank = int(m.group(1)) if m.group(1) else started.get((m.group(3), pid), pids.get(pid))
-        own = next((r for r in failed if r["rank"] == rank), None)
-        if own is not None:
-            return rank, own["exit_code"], own.get("error", "")
+        pid = int(m.group(2))
+        hydra_rank = int(m.group(1)) if m.group(1) else by_host.get((m.group(3), pid), started.get(pid))
         sig = re.search(r"EXIT STRING:.*\(signal (\d+)\)", output)
         if sig or "KILLED BY SIGNAL" in m.group(0):
-            signum = int(sig.group(1)) if sig else code
-            return rank, -signum, f"killed by {_signal_name(signum)}"
-        if rank is not None:
-            return rank, code, ""
-    if failed:
+            hydra_code = -int(sig.group(1)) if sig else -int(m.group(4))
+        else:
+            hydra_code = int(m.group(4))
+    # the earliest event wins: a rank's own failure record, or a death without one (a signal)
+    death = _first_death(d, started, failed)
+    if failed and (death is None or failed[0]["time"] <= death[1]):
         first = failed[0]
         return first["rank"], first["exit_code"], first.get("error", "")
+    if death is not None:
+        rank = death[0]
+        if rank == hydra_rank and hydra_code is not None:
+            return rank, hydra_code, f"killed by {_signal_name(-hydra_code)}" if hydra_code < 0 else ""
+        ompi = re.search(rf"process rank {rank} with PID \d+ on node \S+ exited on signal (\d+)", output)
+        if ompi:
+            return rank, -int(ompi.group(1)), f"killed by {_signal_name(int(ompi.group(1)))}"
+        if hydra_code is not None and hydra_code < 0:   # MPI named another rank it killed after
+            return rank, hydra_code, f"killed by a signal; mpiexec reported {_signal_name(-hydra_code)}"
+        return rank, None, "ended without an exit status: killed by a signal?"
+    if hydra_rank is not None:
+        return hydra_rank, hydra_code, f"killed by {_signal_name(-hydra_code)}" if hydra_code < 0 else ""
     # MPICH: MPI_Abort called outside the bootstrap's view
     m = re.search(r"Abort\((-?\d+)\) on node \d+ \(rank (\d+) in comm 0\)", output)
     if m:
@@ -304,6 +328,17 @@ def diagnose(status_dir: str, output: str) -> tuple[int | None, int | None, str]
     if m:
         return int(m.group(1)), int(m.group(2)), "called MPI_Abort"
     return None, None, ""
+
+
+def _wait_for_watchers(status_dir: str, limit_s: float = 2.0) -> None:
+    """Each started rank's watcher records its end just after it; give them a moment."""
+    d, deadline = Path(status_dir), time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        pids = {r["pid"] for r in map(_read_json, d.glob("started-*.json")) if r}
+        ended = {r.get("pid") for r in map(_read_json, d.glob("ended-*.json")) if r}
+        if pids <= ended:
+            return
+        time.sleep(0.02)
 
 
 def _kill_ranks(status_dir: str) -> None:
@@ -386,6 +421,8 @@ def _supervise(cmd: list[str], env: dict[str, str], status_dir: str) -> int:
         return 128 + int(stop["sig"])
     if rc == 0:
         return 0
+    _kill_ranks(status_dir)
+    _wait_for_watchers(status_dir)
     rank, code, detail = diagnose(status_dir, out + "\n" + err)
     _kill_ranks(status_dir)
     if rank is None:

@@ -239,11 +239,13 @@ def test_exit_code_names_rank(n, who, fail_script):
     assert time.monotonic() - t0 < 30
 
 
-def test_sigkill_names_rank(fail_script):
+@pytest.mark.parametrize("attempt", range(4))   # which rank MPI reports first varies: repeat
+def test_sigkill_names_rank(attempt, fail_script):
     t0 = time.monotonic()
     out = launch(["-n", 3, fail_script, "kill", 1], timeout=60)
     assert out.returncode != 0
-    assert "disttorch-run: rank 1 failed with exit code -9 (killed by SIGKILL)" in out.stderr
+    assert "disttorch-run: rank 1 failed with exit code -9 (killed by" in out.stderr
+    assert "SIGKILL" in out.stderr.splitlines()[-1]
     assert out.returncode == 128 + 9
     assert time.monotonic() - t0 < 15
 
