@@ -50,6 +50,13 @@ def add_common_args(p: argparse.ArgumentParser, *, epochs: int, batch_size: int,
     p.add_argument("--step-delay", type=float, default=0.0, help=hidden)
 
 
+def parse(p: argparse.ArgumentParser) -> argparse.Namespace:
+    args = p.parse_args()
+    if args.resume and not args.checkpoint_dir:
+        p.error("--resume needs --checkpoint-dir (where the checkpoints are)")
+    return args
+
+
 def test_hooks(args, step: int, rank: int) -> None:
     """Called after each step: sleep, raise, SIGKILL or SIGTERM this rank when the tests ask."""
     if args.step_delay:

@@ -42,7 +42,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--val-batches", type=int, default=8, help="validation batches per evaluation")
     p.add_argument("--sample-chars", type=int, default=300, help="length of the final sample")
     p.add_argument("--temperature", type=float, default=0.8)
-    return p.parse_args()
+    return common.parse(p)
 
 
 def read_corpus(path: str | None) -> str:

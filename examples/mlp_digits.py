@@ -31,7 +31,7 @@ def parse_args() -> argparse.Namespace:
     common.add_common_args(p, epochs=20, batch_size=32, lr=0.05)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--mnist-dir", default=None, help="train on MNIST IDX files from this directory")
-    return p.parse_args()
+    return common.parse(p)
 
 
 @torch.no_grad()

@@ -55,3 +55,15 @@ def test_same_seed_same_weights_different_seed_different(tmp_path):
     a, b, c = (disttorch.load(tmp_path / f"{n}.dt") for n in "abc")
     assert all(disttorch.equal(a[k], b[k]) for k in a)
     assert not all(disttorch.equal(a[k], c[k]) for k in a)
+
+
+def test_cnn_reaches_the_stated_accuracy():
+    """examples/README.md: the CNN's default run reaches >= 0.98 validation accuracy (>= 0.95 here)."""
+    out = ok(run("cnn_digits.py", "--channels", 32, timeout=120))
+    acc = float(re.search(r"val_accuracy (\d\.\d+)", out).group(1))
+    assert acc >= 0.95, out
+
+
+def test_resume_without_checkpoint_dir_is_an_error():
+    proc = run("mlp_digits.py", "--resume", ranks=0)
+    assert proc.returncode == 2 and "--resume needs --checkpoint-dir" in proc.stderr
