@@ -193,3 +193,15 @@ def test_requeue_failure_warns(monkeypatch):
     monkeypatch.setattr(subprocess, "run", missing)
     with pytest.warns(UserWarning, match="could not requeue"):
         assert h.requeue() is False
+
+
+def test_rng_round_trip_on_device(tmp_path, device):
+    disttorch.manual_seed(5)
+    disttorch.rand(2, device=device)  # create and advance the device's generator
+    ck = Checkpointer(tmp_path)
+    ck.save(1, {"t": disttorch.ones(2, device=device)})
+    expected = disttorch.rand(4, device=device).tolist(), disttorch.rand(2).tolist()
+    disttorch.manual_seed(6)
+    got = ck.load()
+    assert got["t"].device.type == device
+    assert (disttorch.rand(4, device=device).tolist(), disttorch.rand(2).tolist()) == expected
