@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import TIMEOUT_S, command, env, ok, run, same_weights
+from example_helpers import TIMEOUT_S, command, env, ok, run, same_weights
 
 SCRIPTS = ["mlp_digits.py", "cnn_digits.py", "char_transformer.py"]
 STEPS = 30

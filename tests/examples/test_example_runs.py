@@ -5,7 +5,7 @@ import importlib.util
 import re
 
 import pytest
-from conftest import ok, run
+from example_helpers import ok, run
 
 SCRIPTS = ["mlp_digits.py", "cnn_digits.py", "char_transformer.py"]
 HAS_MPL = importlib.util.find_spec("matplotlib") is not None
