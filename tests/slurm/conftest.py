@@ -94,6 +94,9 @@ class Cluster:
         done = self.run("scontrol", "show", "job", "-o", job, check=False)
         return dict(re.findall(r"(\w+)=(\S*)", done.stdout))
 
+    def node_state(self) -> str:
+        return self.run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.strip()
+
     def wait_for(self, predicate, timeout: float, what: str, interval: float = 0.2):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

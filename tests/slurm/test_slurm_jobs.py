@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,11 @@ def test_preempt_requeue_resume_matches_uninterrupted(slurm_cluster, tmp_path, t
                                                                                    "COMPLETED"))(
                 slurm_cluster.job_info(job)), 60, f"job {job} to be requeued")
         if slurm_cluster.job_info(job).get("JobState") == "PENDING":
+            # not before the preempted run is gone: slurmd refuses a credential issued within
+            # the same second as the old run's revocation ("Job credential revoked")
+            slurm_cluster.wait_for(lambda: "batch: step exited" in text(), 60, "the preempted run to end")
+            slurm_cluster.wait_for(lambda: slurm_cluster.node_state().startswith("idle"), 60, "an idle node")
+            time.sleep(2)
             slurm_cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now", check=False)
         info = slurm_cluster.wait_for(
             lambda: (lambda i: i if i.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT",
