@@ -14,8 +14,8 @@ import os
 import numpy as np
 
 from ..backend import device as _dev
+from ..backend import dtypes
 
-_HALF_KINDS = ("float16", "bfloat16")
 _cuda_aware: bool | None = None
 
 
@@ -38,8 +38,12 @@ def mpi_is_cuda_aware() -> bool:
     return _cuda_aware
 
 
+_HALF_DTYPES = frozenset(np.dtype(d) for d in ("float16",)) | (
+    frozenset([np.dtype(dtypes.bfloat16.np)]) if dtypes.bfloat16 is not None else frozenset())
+
+
 def _is_half(a) -> bool:
-    return a.dtype.name in _HALF_KINDS
+    return a.dtype in _HALF_DTYPES
 
 
 class Staged:

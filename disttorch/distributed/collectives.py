@@ -27,12 +27,11 @@ import numpy as np
 from .._tensor import Tensor
 from ..backend import device as _dev
 from . import nccl as _nccl_mod
-from ._buffers import Staged, _is_stand_in, mpi_is_cuda_aware
+from ._buffers import Staged, _is_half, _is_stand_in, mpi_is_cuda_aware
 from .process_group import GroupMember, _resolve
 from .reduce_op import ReduceOp, mpi_op
 from .work import CompletedWork, Work
 
-_HALF = ("float16", "bfloat16")
 _MONITORED_BARRIER_TAG = 32000  # within the MPI-guaranteed tag range (0..32767)
 
 
@@ -197,7 +196,7 @@ class _Out:
     def __init__(self, t: Tensor, reduce: bool = False) -> None:
         a = t._data
         self.tensor = t
-        half = a.dtype.name in _HALF
+        half = _is_half(a)
         if t._device.type != "cpu":
             _dev.synchronize(t._device)
         if not _host_staged(t) and a.flags.c_contiguous and not (reduce and half):
@@ -247,10 +246,16 @@ def _nccl(pg, t: Tensor, op: ReduceOp | None = None):
     return None
 
 
-def _mpi():
-    from mpi4py import MPI
+_MPI = None
 
-    return MPI
+
+def _mpi():
+    global _MPI
+    if _MPI is None:
+        from mpi4py import MPI
+
+        _MPI = MPI
+    return _MPI
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,17 @@ from collections.abc import Callable
 
 from ..futures import Future
 
+_MPI = None
+
+
+def _mpi():
+    global _MPI
+    if _MPI is None:
+        from mpi4py import MPI
+
+        _MPI = MPI
+    return _MPI
+
 
 class Work:
     """Completes MPI requests, then runs the finishing step (write-back, averaging)."""
@@ -31,8 +42,7 @@ class Work:
         """Block until the collective is done (``timeout`` in seconds or a timedelta)."""
         if self._completed:
             return True
-        from mpi4py import MPI
-
+        MPI = _mpi()
         if timeout is None:
             MPI.Request.Waitall(self._requests)
         else:
@@ -48,8 +58,7 @@ class Work:
     def is_completed(self) -> bool:
         if self._completed:
             return True
-        from mpi4py import MPI
-
+        MPI = _mpi()
         if self._requests and not MPI.Request.Testall(self._requests):
             return False
         self._complete()
