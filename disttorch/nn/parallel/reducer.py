@@ -150,6 +150,9 @@ class Reducer:
     # -- per iteration ---------------------------------------------------------------------
     def prepare_for_backward(self, outputs) -> None:
         """Called by forward: arm the hooks; with find_unused, mark what the graph cannot reach."""
+        if self.world == 1 and self.comm_hook is None and not self.find_unused:
+            self.expect = False  # averaging over one rank changes nothing: skip the buckets
+            return
         for b in self.buckets:
             b.reset()
         self.next_launch = 0
