@@ -12,6 +12,9 @@ LIMIT=${DISTTORCH_TEST_TIMEOUT:-900}
 echo "== single-process tests"
 python -m pytest -q tests --ignore=tests/slurm
 
+echo "== SLURM jobs on a local single-node cluster (skipped, saying why, where SLURM cannot run)"
+timeout "$LIMIT" python -m pytest -q -rs tests/slurm
+
 echo "== device tests on the CPU stand-in for cupy (DISTTORCH_FAKE_CUDA=1)"
 DISTTORCH_FAKE_CUDA=1 python -m pytest -q -m gpu tests
 
@@ -22,6 +25,3 @@ done
 
 echo "== multi-rank device tests on the stand-in: $MPIEXEC -n 2"
 DISTTORCH_FAKE_CUDA=1 timeout "$LIMIT" "$MPIEXEC" -n 2 python -m pytest -q --with-mpi -m "mpi and gpu" tests/distributed
-
-echo "== SLURM jobs on a local single-node cluster (skipped, saying why, where SLURM cannot run)"
-timeout "$LIMIT" python -m pytest -q -rs tests/slurm
