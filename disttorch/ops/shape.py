@@ -332,21 +332,27 @@ def _install() -> None:
     T.mH = property(lambda self: _matrix_transpose(self, "mH"))
     T.H = property(_conj_transpose)
 
-    def squeeze_(self, dim=None):
-        r = squeeze(self.detach(), dim)
-        self._data = r._data
-        return self
+    T.squeeze_ = lambda self, dim=None: _inplace_view(self, squeeze, dim)
+    T.unsqueeze_ = lambda self, dim: _inplace_view(self, unsqueeze, dim)
+    T.t_ = lambda self: _inplace_view(self, t)
+    T.transpose_ = lambda self, dim0, dim1: _inplace_view(self, transpose, dim0, dim1)
 
-    def unsqueeze_(self, dim):
-        self._data = unsqueeze(self.detach(), dim)._data
-        return self
 
-    def t_(self):
-        self._data = t(self.detach())._data
-        return self
+def _inplace_view(self: Tensor, fn, *args) -> Tensor:
+    """``squeeze_``/``unsqueeze_``/``t_``/``transpose_``: ``self`` becomes ``fn(self)``, graph included."""
+    from ..autograd import grad_mode
 
-    T.squeeze_, T.unsqueeze_, T.t_ = squeeze_, unsqueeze_, t_
-    T.transpose_ = lambda self, a, b: (setattr(self, "_data", transpose(self.detach(), a, b)._data), self)[1]
+    if grad_mode.state.grad_enabled and self._requires_grad:
+        if self.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        r = fn(self, *args)
+        self.grad_fn, self._output_nr = r.grad_fn, r._output_nr
+    else:
+        r = fn(self.detach(), *args)
+    self._data = r._data
+    return self
 
 
 _install()
