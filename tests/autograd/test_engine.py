@@ -376,3 +376,14 @@ def test_inplace_on_views_rewrites_the_base_graph():
     assert results[0] == results[1]
     with pytest.raises(RuntimeError, match="view of a leaf Variable"):
         disttorch.ones(3, requires_grad=True)[0:2].mul_(2)
+
+
+def test_inplace_view_ops_keep_the_graph():
+    x = leaf(1.0, 2.0)
+    y = (x * 2).unsqueeze(0)
+    y.squeeze_(0)
+    y.unsqueeze_(1)
+    (y * disttorch.tensor([[1.0], [3.0]])).sum().backward()
+    assert y.shape == (2, 1) and x.grad.tolist() == [2.0, 6.0]
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        leaf(1.0).unsqueeze_(0)
