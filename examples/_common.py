@@ -6,6 +6,7 @@ every training program needs and nobody wants to read three times.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import logging
 import os
@@ -78,6 +79,12 @@ def init_distributed() -> tuple[int, int]:
     """Join the MPI job (a world of one when started without mpiexec); (rank, world size)."""
     if dist.is_available():
         dist.init_process_group("mpi")
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
@@ -179,6 +186,128 @@ def mean_over_ranks(values: list[float]) -> list[float]:
         dist.all_reduce(t)
         t /= dist.get_world_size()
     return t.tolist()
+
+
+def resume(args, device) -> tuple:
+    """(Checkpointer or None, the latest checkpoint's state or None) as the flags ask.
+
+    Call it once the model exists and before DDP and the optimizer do: loading restores this
+    rank's random number generators, and the model's weights go in before DDP wraps it.
+    """
+    from disttorch.utils.resume import Checkpointer
+
+    ckpt = Checkpointer(args.checkpoint_dir) if args.checkpoint_dir else None
+    state = ckpt.load(map_location=device) if ckpt is not None and args.resume else None
+    return ckpt, state
+
+
+@dataclasses.dataclass
+class Finished:
+    """What :func:`train` hands back after the last step, for the example's ``final:`` line."""
+
+    step: int
+    train_loss: float
+    metrics: dict
+    start: float
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def _record(history: dict, step: int, running: list) -> None:
+    history["train"].append([step, mean_over_ranks([running[0] / running[1]])[0]])
+
+
+def train(args, model, net, opt, sched, loader, sampler, loss_fn, evaluate, report, *,
+          ckpt, state, device, title: str, postfix=None, clip_grad_norm: float | None = None,
+          extra_state: dict | None = None, count_parameters: bool = False) -> Finished | None:
+    """The resumable training loop the examples share; None when preempted.
+
+    ``loss_fn(x, y)`` runs the forward pass of one batch (through ``net``, the DDP wrapper)
+    and returns the loss; ``evaluate()`` returns a dict of validation metrics holding
+    ``val_loss``, which ``report(metrics)`` turns into the text of a progress line;
+    ``postfix(epoch)`` gives the progress bar's extra fields (default: the epoch).
+    ``extra_state`` goes into every checkpoint beside the model, optimizer and scheduler.
+    """
+    rank, world = _rank_world()
+    total_steps = args.epochs * len(loader)
+    last_step = min(total_steps, args.max_steps or total_steps)
+    step, epoch, batch = 0, 0, 0
+    history = {"train": [], "val": []}
+    running = [0.0, 0.0]  # training loss sum and count since the last record
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        step, epoch, batch = state["step"], state["epoch"], state["batch"]
+        history, running = state["history"], state["running"]
+        log.info("resumed from step %d (epoch %d, batch %d)", step, epoch, batch)
+
+    def checkpoint_state() -> dict:
+        return {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "epoch": epoch, "batch": batch,
+                "history": history, "running": running, **(extra_state or {}), "args": vars(args)}
+
+    from disttorch.utils.resume import PreemptionHandler
+
+    preempt = PreemptionHandler()
+    progress = Progress(last_step, step, rank, enabled=not args.no_progress)
+    line = "%d rank(s), %d steps per epoch, training steps %d..%d on %s"
+    values = [world, len(loader), step, last_step, device]
+    if count_parameters:
+        line += ", %d parameters"
+        values.append(sum(p.numel() for p in model.parameters()))
+    log.info(line, *values)
+    start = time.perf_counter()
+    batches = resumable_batches(loader, sampler, epoch, batch)
+    net.train()
+    while step < last_step:
+        epoch, index, (x, y) = next(batches)
+        opt.zero_grad()
+        loss = loss_fn(x, y)
+        loss.backward()  # DDP all-reduces the gradients here
+        if clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+        opt.step()
+        sched.step()
+        step, batch = step + 1, index + 1
+        running[0] += loss.item()
+        running[1] += 1
+        test_hooks(args, step, rank)
+
+        if step % args.log_every == 0:
+            _record(history, step, running)
+            running = [0.0, 0.0]
+        progress.update(loss=loss.item(), **(postfix(epoch) if postfix else {"epoch": epoch}))
+        if step % args.eval_every == 0 and step < last_step:
+            metrics = evaluate()
+            history["val"].append([step, metrics["val_loss"]])
+            progress.write(f"step {step}: {report(metrics)}")
+
+        stop = preempt.should_stop()  # collective: every rank sees the same answer
+        every = args.checkpoint_every and step % args.checkpoint_every == 0
+        if ckpt is not None and (stop or every or step == last_step):
+            ckpt.save(step, checkpoint_state())
+        if stop and step < last_step:
+            progress.close()
+            log.info("preempted: stopped at step %d%s", step,
+                     ", checkpoint written" if ckpt is not None else " (no --checkpoint-dir!)")
+            if rank == 0:
+                preempt.requeue()
+            return None
+    progress.close()
+
+    if running[1]:  # the steps since the last record
+        _record(history, step, running)
+    metrics = evaluate()
+    history["val"].append([step, metrics["val_loss"]])
+    train_loss = history["train"][-1][1] if history["train"] else float("nan")
+    if rank == 0:
+        plot = args.plot or (os.path.join(args.checkpoint_dir, "loss.png") if args.checkpoint_dir else None)
+        if plot and plot_losses(history, plot, title):
+            log.info("loss curve: %s", plot)
+    save_final(model, args.save_final, rank)
+    return Finished(step, train_loss, metrics, start)
 
 
 def plot_losses(history: dict, path: str, title: str) -> str | None:

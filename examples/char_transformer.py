@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import time
 from pathlib import Path
 
 import _common as common
@@ -26,7 +24,6 @@ import disttorch.nn as nn
 import disttorch.nn.functional as F
 from disttorch.nn.parallel import DistributedDataParallel as DDP
 from disttorch.utils.data import DataLoader, Dataset, DistributedSampler
-from disttorch.utils.resume import Checkpointer, PreemptionHandler
 
 
 def parse_args() -> argparse.Namespace:
@@ -151,97 +148,41 @@ def main() -> None:
 
     model = CharTransformer(len(vocab), args.block_size, args.d_model, args.heads, args.layers,
                             args.dropout).to(device)
-    total_steps = args.epochs * len(loader)
-    last_step = min(total_steps, args.max_steps or total_steps)
-
-    ckpt = Checkpointer(args.checkpoint_dir) if args.checkpoint_dir else None
-    state = ckpt.load(map_location=device) if ckpt is not None and args.resume else None
+    ckpt, state = common.resume(args, device)
     if state is not None:
         if state["vocab"] != vocab:
             raise SystemExit("the checkpoint was trained on a different text (its vocabulary differs)")
         model.load_state_dict(state["model"])
     net = DDP(model) if world > 1 else model
+    total_steps = args.epochs * len(loader)
     # no weight decay on biases, norms and embeddings' position table is usual; keep it simple
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(args.warmup, total_steps))
-    step, epoch, batch = 0, 0, 0
-    history = {"train": [], "val": []}
-    running = [0.0, 0.0]
-    if state is not None:
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step, epoch, batch = state["step"], state["epoch"], state["batch"]
-        history, running = state["history"], state["running"]
-        common.log.info("resumed from step %d (epoch %d, batch %d)", step, epoch, batch)
 
-    def checkpoint_state() -> dict:
-        return {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "epoch": epoch, "batch": batch,
-                "history": history, "running": running, "vocab": vocab, "args": vars(args)}
+    def loss_fn(x, y):
+        return F.cross_entropy(net(x.to(device)).flatten(0, 1), y.to(device).flatten())
 
-    preempt = PreemptionHandler()
-    progress = common.Progress(last_step, step, rank, enabled=not args.no_progress)
-    common.log.info("%d rank(s), %d steps per epoch, training steps %d..%d on %s, %d parameters",
-                    world, len(loader), step, last_step, device,
-                    sum(p.numel() for p in model.parameters()))
-    start = time.perf_counter()
-    batches = common.resumable_batches(loader, sampler, epoch, batch)
-    net.train()
-    while step < last_step:
-        epoch, index, (x, y) = next(batches)
-        x, y = x.to(device), y.to(device)
-        opt.zero_grad()
-        loss = F.cross_entropy(net(x).flatten(0, 1), y.flatten())
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        step, batch = step + 1, index + 1
-        running[0] += loss.item()
-        running[1] += 1
-        common.test_hooks(args, step, rank)
+    def validate() -> dict:
+        val_loss = evaluate(model, val_set, args.val_batches, args.batch_size, device)
+        return {"val_loss": val_loss, "val_bits_per_char": val_loss / math.log(2)}
 
-        if step % args.log_every == 0:
-            history["train"].append([step, common.mean_over_ranks([running[0] / running[1]])[0]])
-            running = [0.0, 0.0]
-        progress.update(loss=loss.item(), lr=sched.get_last_lr()[0])
-        if step % args.eval_every == 0 and step < last_step:
-            val_loss = evaluate(model, val_set, args.val_batches, args.batch_size, device)
-            history["val"].append([step, val_loss])
-            progress.write(f"step {step}: val loss {val_loss:.4f} ({val_loss / math.log(2):.3f} bits/char)")
+    def report(m: dict) -> str:
+        return f"val loss {m['val_loss']:.4f} ({m['val_bits_per_char']:.3f} bits/char)"
 
-        stop = preempt.should_stop()
-        every = args.checkpoint_every and step % args.checkpoint_every == 0
-        if ckpt is not None and (stop or every or step == last_step):
-            ckpt.save(step, checkpoint_state())
-        if stop and step < last_step:
-            progress.close()
-            common.log.info("preempted: stopped at step %d%s", step,
-                            ", checkpoint written" if ckpt is not None else " (no --checkpoint-dir!)")
-            if rank == 0:
-                preempt.requeue()
-            common.shutdown()
-            return
-    progress.close()
-
-    if running[1]:  # the steps since the last record
-        history["train"].append([step, common.mean_over_ranks([running[0] / running[1]])[0]])
-    val_loss = evaluate(model, val_set, args.val_batches, args.batch_size, device)
-    history["val"].append([step, val_loss])
-    train_loss = history["train"][-1][1] if history["train"] else float("nan")
-    common.save_final(model, args.save_final, rank)
-    if rank == 0:
-        plot = args.plot or (os.path.join(args.checkpoint_dir, "loss.png") if args.checkpoint_dir else None)
-        if plot and common.plot_losses(history, plot, "character transformer"):
-            common.log.info("loss curve: %s", plot)
+    done = common.train(args, model, net, opt, sched, loader, sampler, loss_fn, validate, report,
+                        ckpt=ckpt, state=state, device=device, title="character transformer",
+                        postfix=lambda epoch: {"lr": sched.get_last_lr()[0]}, clip_grad_norm=1.0,
+                        extra_state={"vocab": vocab}, count_parameters=True)
+    if done is not None and rank == 0:
         prompt = data[split:split + min(args.block_size, 32)].to(device)
         out = sample(model, prompt, args.sample_chars, args.temperature,
                      torch.Generator(device=device).manual_seed(args.seed))
         print("sample:\n" + "".join(vocab[i] for i in prompt.tolist()) + "".join(vocab[i] for i in out)
               + "\n", flush=True)
-        print(f"final: step {step} val_loss {val_loss:.4f} val_bits_per_char {val_loss / math.log(2):.3f} "
-              f"train_loss {train_loss:.4f} ranks {world} time {time.perf_counter() - start:.1f}s",
-              flush=True)
+        m = done.metrics
+        print(f"final: step {done.step} val_loss {m['val_loss']:.4f} val_bits_per_char "
+              f"{m['val_bits_per_char']:.3f} train_loss {done.train_loss:.4f} ranks {world} "
+              f"time {done.seconds:.1f}s", flush=True)
     common.shutdown()
 
 

@@ -17,7 +17,6 @@ in about 10 s on 2 ranks.
 from __future__ import annotations
 
 import argparse
-import time
 
 import _common as common
 
@@ -26,7 +25,6 @@ import disttorch.nn as nn
 import disttorch.nn.functional as F
 from disttorch.nn.parallel import DistributedDataParallel as DDP
 from disttorch.utils.data import DataLoader, DistributedSampler
-from disttorch.utils.resume import Checkpointer, PreemptionHandler
 
 EPOCHS = 20  # reaches >= 0.98 validation accuracy on the digits (examples/README.md)
 
@@ -52,12 +50,18 @@ def parse_args() -> argparse.Namespace:
 
 
 @torch.no_grad()
-def evaluate(model, x, y) -> tuple[float, float]:
-    """(loss, accuracy) on the whole validation set (the same on every rank)."""
+def evaluate(model, x, y) -> dict:
+    """Loss and accuracy on the whole validation set (the same on every rank)."""
     model.eval()
     logits = model(x)
     model.train()
-    return F.cross_entropy(logits, y).item(), (logits.argmax(dim=1) == y).float().mean().item()
+    return {"val_loss": F.cross_entropy(logits, y).item(),
+            "val_accuracy": (logits.argmax(dim=1) == y).float().mean().item()}
+
+
+def report(m: dict) -> str:
+    """The text of a validation progress line."""
+    return f"val loss {m['val_loss']:.4f}  val accuracy {m['val_accuracy']:.4f}"
 
 
 def main() -> None:
@@ -76,89 +80,26 @@ def main() -> None:
                         generator=torch.Generator().manual_seed(args.seed))
 
     model = make_model(side, args.channels).to(device)
-    total_steps = args.epochs * len(loader)
-    last_step = min(total_steps, args.max_steps or total_steps)
 
     # resume: load before DDP and the optimizer exist (the checkpoint also restores the RNGs)
-    ckpt = Checkpointer(args.checkpoint_dir) if args.checkpoint_dir else None
-    state = ckpt.load(map_location=device) if ckpt is not None and args.resume else None
+    ckpt, state = common.resume(args, device)
     if state is not None:
         model.load_state_dict(state["model"])
     net = DDP(model) if world > 1 else model
+    total_steps = args.epochs * len(loader)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total_steps)
-    step, epoch, batch = 0, 0, 0
-    history = {"train": [], "val": []}
-    running = [0.0, 0.0]  # training loss sum and count since the last record
-    if state is not None:
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step, epoch, batch = state["step"], state["epoch"], state["batch"]
-        history, running = state["history"], state["running"]
-        common.log.info("resumed from step %d (epoch %d, batch %d)", step, epoch, batch)
 
-    def checkpoint_state() -> dict:
-        return {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "epoch": epoch, "batch": batch,
-                "history": history, "running": running, "args": vars(args)}
+    def loss_fn(x, y):
+        return F.cross_entropy(net(x.to(device)), y.to(device))
 
-    preempt = PreemptionHandler()
-    progress = common.Progress(last_step, step, rank, enabled=not args.no_progress)
-    common.log.info("%d rank(s), %d steps per epoch, training steps %d..%d on %s",
-                    world, len(loader), step, last_step, device)
-    start = time.perf_counter()
-    batches = common.resumable_batches(loader, sampler, epoch, batch)
-    net.train()
-    while step < last_step:
-        epoch, index, (x, y) = next(batches)
-        x, y = x.to(device), y.to(device)
-        opt.zero_grad()
-        loss = F.cross_entropy(net(x), y)
-        loss.backward()  # DDP all-reduces the gradients here
-        opt.step()
-        sched.step()
-        step, batch = step + 1, index + 1
-        running[0] += loss.item()
-        running[1] += 1
-        common.test_hooks(args, step, rank)
-
-        if step % args.log_every == 0:
-            history["train"].append([step, common.mean_over_ranks([running[0] / running[1]])[0]])
-            running = [0.0, 0.0]
-        progress.update(loss=loss.item(), epoch=epoch)
-        if step % args.eval_every == 0 and step < last_step:
-            val_loss, acc = evaluate(model, val_x, val_y)
-            history["val"].append([step, val_loss])
-            progress.write(f"step {step}: val loss {val_loss:.4f}  val accuracy {acc:.4f}")
-
-        stop = preempt.should_stop()  # collective: every rank sees the same answer
-        every = args.checkpoint_every and step % args.checkpoint_every == 0
-        if ckpt is not None and (stop or every or step == last_step):
-            ckpt.save(step, checkpoint_state())
-        if stop and step < last_step:
-            progress.close()
-            common.log.info("preempted: stopped at step %d%s", step,
-                            ", checkpoint written" if ckpt is not None else " (no --checkpoint-dir!)")
-            if rank == 0:
-                preempt.requeue()
-            common.shutdown()
-            return
-    progress.close()
-
-    if running[1]:  # the steps since the last record
-        history["train"].append([step, common.mean_over_ranks([running[0] / running[1]])[0]])
-    val_loss, acc = evaluate(model, val_x, val_y)
-    history["val"].append([step, val_loss])
-    train_loss = history["train"][-1][1] if history["train"] else float("nan")
-    if rank == 0:
-        plot = args.plot or (f"{args.checkpoint_dir}/loss.png" if args.checkpoint_dir else None)
-        if plot and common.plot_losses(history, plot, "CNN on digits"):
-            common.log.info("loss curve: %s", plot)
-    common.save_final(model, args.save_final, rank)
-    if rank == 0:
-        print(f"final: step {step} val_accuracy {acc:.4f} val_loss {val_loss:.4f} "
-              f"train_loss {train_loss:.4f} ranks {world} time {time.perf_counter() - start:.1f}s",
-              flush=True)
+    done = common.train(args, model, net, opt, sched, loader, sampler, loss_fn,
+                        lambda: evaluate(model, val_x, val_y), report,
+                        ckpt=ckpt, state=state, device=device, title="CNN on digits")
+    if done is not None and rank == 0:
+        m = done.metrics
+        print(f"final: step {done.step} val_accuracy {m['val_accuracy']:.4f} val_loss {m['val_loss']:.4f} "
+              f"train_loss {done.train_loss:.4f} ranks {world} time {done.seconds:.1f}s", flush=True)
     common.shutdown()
 
 
