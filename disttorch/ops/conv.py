@@ -55,6 +55,33 @@ def _low(dtype) -> bool:
     return dtype.itemsize == 2 and dtype.kind in "fV"
 
 
+def _in_f32(kernel, xp, a, *args):
+    """``kernel(xp, a, *args)``, computed in float32 for a float16/bfloat16 ``a`` and
+    rounded back (for a ``(values, indices)`` result, only the values)."""
+    if not _low(a.dtype):
+        return kernel(xp, a, *args)
+    r = kernel(xp, a.astype(_f32), *args)
+    if isinstance(r, tuple):
+        return (r[0].astype(a.dtype),) + r[1:]
+    return r.astype(a.dtype)
+
+
+def _f32_pair(a, b):
+    """``(a, b, dtype)``: float16/bfloat16 operands as float32 with the dtype to round the
+    result back to, or the operands as they are and None."""
+    if _low(a.dtype):
+        return a.astype(_f32), b.astype(_f32), a.dtype
+    return a, b, None
+
+
+def _grad_into(kernel, xp, gy, x_shape, *args):
+    """A pooling gradient ``kernel(xp, gy, *args)`` of shape ``x_shape`` (zeros for an
+    empty ``gy``)."""
+    if gy.size == 0:
+        return xp.zeros(x_shape, dtype=gy.dtype)
+    return _in_f32(kernel, xp, gy, *args)
+
+
 def _legacy(t: Tensor) -> str:
     return dtypes.from_numpy(t._data.dtype).legacy_name
 
@@ -110,13 +137,17 @@ def _seq(v, name: str, fname: str) -> int | tuple[int, ...]:
     return tuple(_index(e, name, fname) for e in v)
 
 
-def _conv_arg(v, nd: int, name: str, fname: str) -> tuple[int, ...]:
-    """A conv parameter: an int or a list of 1 or ``nd`` ints -> ``nd`` ints."""
+def _nd_ints(v, nd: int, name: str, fname: str) -> tuple[int, ...]:
+    """An int or a sequence of 1 int -> ``nd`` ints; other sequences as given (unchecked)."""
     t = _seq(v, name, fname)
     if type(t) is int:
         return (t,) * nd
-    if len(t) == 1:
-        return t * nd
+    return t * nd if len(t) == 1 else t
+
+
+def _conv_arg(v, nd: int, name: str, fname: str) -> tuple[int, ...]:
+    """A conv parameter: an int or a list of 1 or ``nd`` ints -> ``nd`` ints."""
+    t = _nd_ints(v, nd, name, fname)
     if len(t) != nd:
         raise RuntimeError(
             f"expected {name} to be a single integer value or a list of {nd} values to match "
@@ -150,6 +181,13 @@ def _pad_end(xp, a, want: tuple[int, ...]):
     return xp.pad(a, widths)
 
 
+def _add_bias(xp, y, b):
+    """``y`` plus the per-channel bias ``b`` (in place; None adds nothing)."""
+    if b is not None:
+        y += _bias_view(xp, b, y.ndim - 2).astype(y.dtype, copy=False)
+    return y
+
+
 def _full_out(in_shape, k, stride, padding, dilation) -> tuple[int, ...]:
     cs = K.conv_output_size
     return tuple(
@@ -160,16 +198,21 @@ def _full_out(in_shape, k, stride, padding, dilation) -> tuple[int, ...]:
 # ----------------------------------------------------------------- convolution ops
 
 
-class _Conv(Op):
+class _ConvOp(Op):
+    """Base of the convolution ops: ``stride``, ``padding``, ``dilation``, ``groups``."""
+
+    def _geo(self) -> dict:
+        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation,
+                "groups": self.groups}
+
+
+class _Conv(_ConvOp):
     """``y = conv(x, w) (+ b)``; ``trim`` keeps only the leading outputs (or None)."""
 
     def forward(self, x, w, b=None):
         self.retain_inputs(0, 1)
         xp = self.xp
-        low = _low(x.dtype)
-        if low:
-            dt = x.dtype
-            x, w = x.astype(_f32), w.astype(_f32)
+        x, w, dt = _f32_pair(x, w)
         if x.size == 0 or w.size == 0:
             out = _full_out(x.shape, w.shape[2:], self.stride, self.padding, self.dilation)
             # torch gives an input with no channels an output with no channels
@@ -182,15 +225,13 @@ class _Conv(Op):
         trim = self.trim
         if trim is not None and tuple(y.shape[2:]) != trim:
             y = xp.ascontiguousarray(y[(slice(None), slice(None)) + tuple(slice(0, t) for t in trim)])
-        if b is not None:
-            y += _bias_view(xp, b, y.ndim - 2).astype(y.dtype, copy=False)
-        return y.astype(dt) if low else y
+        y = _add_bias(xp, y, b)
+        return y if dt is None else y.astype(dt)
 
     def backward(self, gy):
         x, w = self.saved_tensors
         need = self.needs_input_grad
-        geo = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation,
-               "groups": self.groups}
+        geo = self._geo()
         gx = _ConvT.apply(gy, w, out_shape=tuple(x.shape), **geo) if need[0] else None
         gw = _ConvW.apply(x, gy, w_shape=tuple(w.shape), **geo) if need[1] else None
         if len(need) == 3:
@@ -204,17 +245,14 @@ class _Conv(Op):
         return gx, gw
 
 
-class _ConvT(Op):
+class _ConvT(_ConvOp):
     """``y = conv_input_grad(x, w) (+ b)`` into ``out_shape``: the gradient of a conv
     wrt its input, which is also the transposed convolution of ``x`` with ``w``."""
 
     def forward(self, x, w, b=None):
         self.retain_inputs(0, 1)
         xp = self.xp
-        low = _low(x.dtype)
-        if low:
-            dt = x.dtype
-            x, w = x.astype(_f32), w.astype(_f32)
+        x, w, dt = _f32_pair(x, w)
         out_shape = self.out_shape
         if x.size == 0 or w.size == 0:
             y = xp.zeros(out_shape, dtype=x.dtype)
@@ -224,15 +262,13 @@ class _ConvT(Op):
             y = K.conv_backward_input(
                 xp, x, w, out_shape, self.stride, self.padding, self.dilation, self.groups
             )
-        if b is not None:
-            y += _bias_view(xp, b, y.ndim - 2).astype(y.dtype, copy=False)
-        return y.astype(dt) if low else y
+        y = _add_bias(xp, y, b)
+        return y if dt is None else y.astype(dt)
 
     def backward(self, gy):
         x, w = self.saved_tensors
         need = self.needs_input_grad
-        geo = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation,
-               "groups": self.groups}
+        geo = self._geo()
         gx = _Conv.apply(gy, w, trim=tuple(x.shape[2:]), **geo) if need[0] else None
         gw = _ConvW.apply(gy, x, w_shape=tuple(w.shape), **geo) if need[1] else None
         if len(need) == 3:
@@ -241,16 +277,13 @@ class _ConvT(Op):
         return gx, gw
 
 
-class _ConvW(Op):
+class _ConvW(_ConvOp):
     """``gw = conv_weight_grad(x, gy)`` of shape ``w_shape``."""
 
     def forward(self, x, gy):
         self.retain_inputs(0, 1)
         xp = self.xp
-        low = _low(x.dtype)
-        if low:
-            dt = x.dtype
-            x, gy = x.astype(_f32), gy.astype(_f32)
+        x, gy, dt = _f32_pair(x, gy)
         if x.size == 0 or gy.size == 0:
             gw = xp.zeros(self.w_shape, dtype=x.dtype)
         else:
@@ -260,13 +293,12 @@ class _ConvW(Op):
                 xp, xp.ascontiguousarray(x), gy, self.w_shape, self.stride, self.padding,
                 self.dilation, self.groups,
             )
-        return gw.astype(dt) if low else gw
+        return gw if dt is None else gw.astype(dt)
 
     def backward(self, ggw):
         x, gy = self.saved_tensors
         nx, ngy = self.needs_input_grad
-        geo = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation,
-               "groups": self.groups}
+        geo = self._geo()
         gx = _ConvT.apply(gy, ggw, out_shape=tuple(x.shape), **geo) if nx else None
         ggy = _Conv.apply(x, ggw, trim=tuple(gy.shape[2:]), **geo) if ngy else None
         return gx, ggy
@@ -360,6 +392,14 @@ def _check_bias(bias: Tensor | None, n: int, weight: Tensor, transposed: bool) -
         )
 
 
+def _check_in_channels(xs, ws, want: int, given: str) -> None:
+    if xs[1] != want:
+        raise RuntimeError(
+            f"{given}, weight of size {list(ws)}, expected input{list(xs)} to have "
+            f"{want} channels, but got {xs[1]} channels instead"
+        )
+
+
 def _conv_nd(fname, nd, input, weight, bias, stride, padding, dilation, groups) -> Tensor:
     unbatched = _check_conv_common(fname, nd, input, weight, bias)
     stride = _conv_arg(stride, nd, "stride", fname)
@@ -395,11 +435,7 @@ def _conv_nd(fname, nd, input, weight, bias, stride, padding, dilation, groups) 
     x = input.unsqueeze(0) if unbatched else input
     xs = x._data.shape
     ws = weight._data.shape
-    if xs[1] != ws[1] * groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(ws)}, expected input{list(xs)} to have "
-            f"{ws[1] * groups} channels, but got {xs[1]} channels instead"
-        )
+    _check_in_channels(xs, ws, ws[1] * groups, f"Given groups={groups}")
     _check_bias(bias, ws[0], weight, False)
     ex = extra or (0,) * nd
     padded = tuple(L + 2 * p + e for L, p, e in zip(xs[2:], padding, ex))
@@ -449,11 +485,7 @@ def _conv_transpose_nd(fname, nd, input, weight, bias, stride, padding, output_p
     x = input.unsqueeze(0) if unbatched else input
     xs = x._data.shape
     ws = weight._data.shape
-    if xs[1] != ws[0]:
-        raise RuntimeError(
-            f"Given transposed=1, weight of size {list(ws)}, expected input{list(xs)} to have "
-            f"{ws[0]} channels, but got {xs[1]} channels instead"
-        )
+    _check_in_channels(xs, ws, ws[0], "Given transposed=1")
     cout = ws[1] * groups
     _check_bias(bias, cout, weight, True)
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
@@ -527,23 +559,25 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
 # ------------------------------------------------------------------------ pool ops
 
 
-class _MaxPool(Op):
-    """``(y, indices)`` of max pooling; indices are flat per input plane."""
+class _ArgMaxPoolOp(Op):
+    """``(y, indices)`` of a max pooling; indices are flat per input plane. Subclasses give
+    the output shape and the kernel call."""
+
+    def _out_shape(self, x) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _pool(self, xp, x):
+        raise NotImplementedError
 
     def forward(self, x):
         xp = self.xp
         self.x_shape = x.shape
-        if x.size == 0:
-            y = xp.zeros(self.out_shape, dtype=x.dtype)
-            idx = xp.zeros(self.out_shape, dtype=_i64)
+        out_shape = self._out_shape(x)
+        if x.size == 0 or 0 in out_shape:
+            y = xp.zeros(out_shape, dtype=x.dtype)
+            idx = xp.zeros(out_shape, dtype=_i64)
         else:
-            low = _low(x.dtype)
-            y, idx = K.max_pool_forward(
-                xp, x.astype(_f32) if low else x, self.kernel_size, self.stride, self.padding,
-                self.dilation, self.ceil_mode,
-            )
-            if low:
-                y = y.astype(x.dtype)
+            y, idx = _in_f32(self._pool, xp, x)
         self.idx = idx
         return y, idx
 
@@ -551,39 +585,32 @@ class _MaxPool(Op):
         return _IndexScatter.apply(gy, idx=self.idx, x_shape=self.x_shape)
 
 
-class _AdaptiveMaxPool(Op):
-    """``(y, indices)`` of adaptive max pooling; indices are flat per input plane."""
+class _MaxPool(_ArgMaxPoolOp):
+    """Max pooling over windows (``kernel_size``, ``stride``, ``padding``, ``dilation``)."""
 
-    def forward(self, x):
-        xp = self.xp
-        self.x_shape = x.shape
-        if x.size == 0 or 0 in self.output_size:
-            y = xp.zeros(x.shape[:2] + self.output_size, dtype=x.dtype)
-            idx = xp.zeros(y.shape, dtype=_i64)
-        else:
-            low = _low(x.dtype)
-            y, idx = K.adaptive_max_pool_forward(
-                xp, x.astype(_f32) if low else x, self.output_size
-            )
-            if low:
-                y = y.astype(x.dtype)
-        self.idx = idx
-        return y, idx
+    def _out_shape(self, x):
+        return self.out_shape
 
-    def backward(self, gy, _gidx=None):
-        return _IndexScatter.apply(gy, idx=self.idx, x_shape=self.x_shape)
+    def _pool(self, xp, x):
+        return K.max_pool_forward(xp, x, self.kernel_size, self.stride, self.padding,
+                                  self.dilation, self.ceil_mode)
+
+
+class _AdaptiveMaxPool(_ArgMaxPoolOp):
+    """Adaptive max pooling to ``output_size``."""
+
+    def _out_shape(self, x):
+        return x.shape[:2] + self.output_size
+
+    def _pool(self, xp, x):
+        return K.adaptive_max_pool_forward(xp, x, self.output_size)
 
 
 class _IndexScatter(Op):
     """Gradient of max pooling: ``gy`` added into each plane at the flat ``idx``."""
 
     def forward(self, gy):
-        xp = self.xp
-        if gy.size == 0:
-            return xp.zeros(self.x_shape, dtype=gy.dtype)
-        low = _low(gy.dtype)
-        g = K.max_pool_backward(xp, gy.astype(_f32) if low else gy, self.idx, self.x_shape)
-        return g.astype(gy.dtype) if low else g
+        return _grad_into(K.max_pool_backward, self.xp, gy, self.x_shape, self.idx, self.x_shape)
 
     def backward(self, ggx):
         return _IndexGather.apply(ggx, idx=self.idx, x_shape=self.x_shape)
@@ -630,12 +657,8 @@ class _AvgPoolGrad(Op):
     """Gradient of average pooling; its own backward is the pooling again."""
 
     def forward(self, gy):
-        xp = self.xp
-        if gy.size == 0:
-            return xp.zeros(self.x_shape, dtype=gy.dtype)
-        low = _low(gy.dtype)
-        g = K.avg_pool_backward(xp, gy.astype(_f32) if low else gy, self.x_shape, *self.args)
-        return g.astype(gy.dtype) if low else g
+        return _grad_into(K.avg_pool_backward, self.xp, gy, self.x_shape, self.x_shape,
+                          *self.args)
 
     def backward(self, ggx):
         return _AvgPool.apply(ggx, out_shape=self.out_shape, args=self.args)
@@ -647,9 +670,7 @@ class _AdaptiveAvgPool(Op):
         self.x_shape = x.shape
         if x.size == 0 or 0 in self.output_size:
             return xp.zeros(x.shape[:2] + self.output_size, dtype=x.dtype)
-        low = _low(x.dtype)
-        y = K.adaptive_avg_pool_forward(xp, x.astype(_f32) if low else x, self.output_size)
-        return y.astype(x.dtype) if low else y
+        return _in_f32(K.adaptive_avg_pool_forward, xp, x, self.output_size)
 
     def backward(self, gy):
         return _AdaptiveAvgPoolGrad.apply(gy, x_shape=self.x_shape, output_size=self.output_size)
@@ -657,14 +678,8 @@ class _AdaptiveAvgPool(Op):
 
 class _AdaptiveAvgPoolGrad(Op):
     def forward(self, gy):
-        xp = self.xp
-        if gy.size == 0:
-            return xp.zeros(self.x_shape, dtype=gy.dtype)
-        low = _low(gy.dtype)
-        g = K.adaptive_avg_pool_backward(
-            xp, gy.astype(_f32) if low else gy, self.x_shape, self.output_size
-        )
-        return g.astype(gy.dtype) if low else g
+        return _grad_into(K.adaptive_avg_pool_backward, self.xp, gy, self.x_shape, self.x_shape,
+                          self.output_size)
 
     def backward(self, ggx):
         return _AdaptiveAvgPool.apply(ggx, output_size=self.output_size)
@@ -680,11 +695,7 @@ def _pool_arg(v, nd: int, name: str, fname: str, *, optional: bool = False):
     stride) -> ``nd`` ints, or None when omitted."""
     if optional and (v is None or (isinstance(v, (tuple, list)) and len(v) == 0)):
         return None
-    t = _seq(v, name, fname)
-    if type(t) is int:
-        return (t,) * nd
-    if len(t) == 1:
-        return t * nd
+    t = _nd_ints(v, nd, name, fname)
     if len(t) != nd:
         if fname == "max_pool1d":
             what = ("None, an int, list of ints, or tuple of ints" if optional
@@ -698,6 +709,14 @@ def _pool_arg(v, nd: int, name: str, fname: str, *, optional: bool = False):
             f"{fname}: {name} must {verb} {omitted}a single int, or a tuple of {_COUNT[nd]}"
         )
     return t
+
+
+def _pool_ksp(fname: str, nd: int, kernel_size, stride, padding):
+    """``(kernel_size, stride, padding)`` of a window pool as ``nd`` ints each; an omitted
+    stride is the kernel size."""
+    k = _pool_arg(kernel_size, nd, "kernel_size", fname)
+    s = _pool_arg(stride, nd, "stride", fname, optional=True)
+    return k, (k if s is None else s), _pool_arg(padding, nd, "padding", fname)
 
 
 def _pool_input(fname: str, nd: int, input, *, max_pool1d: bool = False) -> bool:
@@ -769,6 +788,30 @@ def _half_kernel_check(k, padding, dilation, *, check_plain: bool) -> None:
         )
 
 
+def _pool_window_out(shape, k, s, p, d, ceil_mode: bool, *, dilated: bool) -> tuple[int, ...]:
+    """Window checks of a 2-d/3-d max (``dilated``) or any avg pool; returns the output size."""
+    nd = len(k)
+    if any(v == 0 for v in s):
+        raise RuntimeError("stride should not be zero")
+    letters = ("T", "H", "W")[3 - nd:] if nd > 1 else ("H", "W")
+    if any(v <= 0 for v in k):
+        desc = " ".join(f"k{a}: {v}" for a, v in zip(letters, _as2d(k, 1)))
+        raise RuntimeError(f"kernel size should be greater than zero, but got {desc}")
+    if any(v <= 0 for v in s):
+        desc = " ".join(f"d{a}: {v}" for a, v in zip(letters, _as2d(s, 1)))
+        raise RuntimeError(f"stride should be greater than zero, but got {desc}")
+    if dilated and any(v <= 0 for v in d):
+        desc = " ".join(f"dilation{a}: {v}" for a, v in zip(letters, _as2d(d, 1)))
+        raise RuntimeError(f"dilation should be greater than zero, but got {desc}")
+    if any(v < 0 for v in p):
+        raise RuntimeError(f"pad must be non-negative, but got pad: {min(p)}")
+    _half_kernel_check(k, p, d, check_plain=dilated)
+    out = tuple(K.pool_output_size(L, kk, ss, pp, dd, ceil_mode)
+                for L, kk, ss, pp, dd in zip(shape[-nd:], k, s, p, d))
+    _pool_out_check(shape[-nd - 1:], out)
+    return out
+
+
 def _not_implemented(kernel: str, t: Tensor) -> NotImplementedError:
     return NotImplementedError(f'"{kernel}" not implemented for \'{_legacy(t)}\'')
 
@@ -777,10 +820,7 @@ def _max_pool_nd(fname, nd, input, kernel_size, stride, padding, dilation, ceil_
                  return_indices):
     is1d = fname == "max_pool1d"
     unbatched = _pool_input(fname, nd, input, max_pool1d=is1d)
-    k = _pool_arg(kernel_size, nd, "kernel_size", fname)
-    s = _pool_arg(stride, nd, "stride", fname, optional=True)
-    s = k if s is None else s
-    p = _pool_arg(padding, nd, "padding", fname)
+    k, s, p = _pool_ksp(fname, nd, kernel_size, stride, padding)
     d = _pool_arg(dilation, nd, "dilation", fname)
     ceil_mode = bool(ceil_mode)
     shape = input._data.shape
@@ -804,24 +844,7 @@ def _max_pool_nd(fname, nd, input, kernel_size, stride, padding, dilation, ceil_
             raise RuntimeError(f"max_pool1d() Invalid computed output size: {o}")
         out = (o,)
     else:
-        if any(v == 0 for v in s):
-            raise RuntimeError("stride should not be zero")
-        letters = ("T", "H", "W")[3 - nd:] if nd > 1 else ("H", "W")
-        if any(v <= 0 for v in k):
-            desc = " ".join(f"k{a}: {v}" for a, v in zip(letters, _as2d(k, 1)))
-            raise RuntimeError(f"kernel size should be greater than zero, but got {desc}")
-        if any(v <= 0 for v in s):
-            desc = " ".join(f"d{a}: {v}" for a, v in zip(letters, _as2d(s, 1)))
-            raise RuntimeError(f"stride should be greater than zero, but got {desc}")
-        if any(v <= 0 for v in d):
-            desc = " ".join(f"dilation{a}: {v}" for a, v in zip(letters, _as2d(d, 1)))
-            raise RuntimeError(f"dilation should be greater than zero, but got {desc}")
-        if any(v < 0 for v in p):
-            raise RuntimeError(f"pad must be non-negative, but got pad: {min(p)}")
-        _half_kernel_check(k, p, d, check_plain=True)
-        out = tuple(K.pool_output_size(L, kk, ss, pp, dd, ceil_mode)
-                    for L, kk, ss, pp, dd in zip(sizes, k, s, p, d))
-        _pool_out_check(shape[-nd - 1:], out)
+        out = _pool_window_out(shape, k, s, p, d, ceil_mode, dilated=True)
     kind = input._data.dtype.kind
     if kind == "b" or kind == "c":
         raise _not_implemented(f"max_pool{nd}d", input)
@@ -883,31 +906,13 @@ def max_pool3d_with_indices(input: Tensor, kernel_size: _IntArg, stride: _IntArg
 def _avg_pool_nd(fname, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                  divisor_override):
     unbatched = _pool_input(fname, nd, input)
-    k = _pool_arg(kernel_size, nd, "kernel_size", fname)
-    s = _pool_arg(stride, nd, "stride", fname, optional=True)
-    s = k if s is None else s
-    p = _pool_arg(padding, nd, "padding", fname)
+    k, s, p = _pool_ksp(fname, nd, kernel_size, stride, padding)
     ceil_mode = bool(ceil_mode)
     if divisor_override is not None:
         divisor_override = _index(divisor_override, "divisor_override", fname)
         if divisor_override == 0:
             raise RuntimeError("divisor must be not zero")
-    if any(v == 0 for v in s):
-        raise RuntimeError("stride should not be zero")
-    letters = ("T", "H", "W")[3 - nd:] if nd > 1 else ("H", "W")
-    if any(v <= 0 for v in k):
-        desc = " ".join(f"k{a}: {v}" for a, v in zip(letters, _as2d(k, 1)))
-        raise RuntimeError(f"kernel size should be greater than zero, but got {desc}")
-    if any(v <= 0 for v in s):
-        desc = " ".join(f"d{a}: {v}" for a, v in zip(letters, _as2d(s, 1)))
-        raise RuntimeError(f"stride should be greater than zero, but got {desc}")
-    if any(v < 0 for v in p):
-        raise RuntimeError(f"pad must be non-negative, but got pad: {min(p)}")
-    _half_kernel_check(k, p, (1,) * nd, check_plain=False)
-    shape = input._data.shape
-    out = tuple(K.pool_output_size(L, kk, ss, pp, 1, ceil_mode)
-                for L, kk, ss, pp in zip(shape[-nd:], k, s, p))
-    _pool_out_check(shape[-nd - 1:], out)
+    out = _pool_window_out(input._data.shape, k, s, p, (1,) * nd, ceil_mode, dilated=False)
     dt = input._data.dtype
     if not (dt.kind in "fV" or dt == _i64):
         raise _not_implemented(f"avg_pool{max(nd, 2)}d", input)

@@ -30,28 +30,52 @@ class _WeightedLoss(_Loss):
         self.weight: Tensor | None
 
 
-class L1Loss(_Loss):
+class _ElementwiseLoss(_Loss):
+    """A loss ``_fn(input, target, reduction=...)`` with no options of its own."""
+
+    __constants__ = ["reduction"]
+    _fn = None
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return type(self)._fn(input, target, reduction=self.reduction)
+
+
+class _ClassWeightedLoss(_WeightedLoss):
+    """A loss ``_fn(input, target, weight=..., reduction=...)`` with no other options."""
+
+    __constants__ = ["reduction"]
+    _fn = None
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return type(self)._fn(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class _MarginLoss(_Loss):
+    """A loss with a ``margin``; its forward is ``_fn(input1, input2, target, ...)``."""
+
+    __constants__ = ["margin", "reduction"]
+    _fn = None
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return type(self)._fn(input1, input2, target, margin=self.margin,
+                              reduction=self.reduction)
+
+
+class L1Loss(_ElementwiseLoss):
     """Mean absolute error between input and target."""
 
-    __constants__ = ["reduction"]
-
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, reduction=self.reduction)
+    _fn = staticmethod(F.l1_loss)
 
 
-class MSELoss(_Loss):
+class MSELoss(_ElementwiseLoss):
     """Mean squared error between input and target."""
 
-    __constants__ = ["reduction"]
-
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, reduction=self.reduction)
+    _fn = staticmethod(F.mse_loss)
 
 
 class SmoothL1Loss(_Loss):
@@ -115,17 +139,10 @@ class CrossEntropyLoss(_WeightedLoss):
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
-class BCELoss(_WeightedLoss):
+class BCELoss(_ClassWeightedLoss):
     """Binary cross entropy of probabilities."""
 
-    __constants__ = ["reduction"]
-
-    def __init__(self, weight: Tensor | None = None, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+    _fn = staticmethod(F.binary_cross_entropy)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -191,74 +208,39 @@ class GaussianNLLLoss(_Loss):
                                    reduction=self.reduction)
 
 
-class CosineEmbeddingLoss(_Loss):
+class CosineEmbeddingLoss(_MarginLoss):
     """Similarity loss from the cosine of two embeddings and a +1/-1 label."""
 
-    __constants__ = ["margin", "reduction"]
-
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
-                                       reduction=self.reduction)
+    _fn = staticmethod(F.cosine_embedding_loss)
 
 
-class MarginRankingLoss(_Loss):
+class MarginRankingLoss(_MarginLoss):
     """Ranking loss ``max(0, -y (x1 - x2) + margin)``."""
 
-    __constants__ = ["margin", "reduction"]
-
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
-                                     reduction=self.reduction)
+    _fn = staticmethod(F.margin_ranking_loss)
 
 
-class HingeEmbeddingLoss(_Loss):
+class HingeEmbeddingLoss(_MarginLoss):
     """``x`` for label 1, ``max(0, margin - x)`` for label -1."""
-
-    __constants__ = ["margin", "reduction"]
 
     def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
+        super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
 
 
-class SoftMarginLoss(_Loss):
+class SoftMarginLoss(_ElementwiseLoss):
     """Two-class logistic loss ``log(1 + exp(-y x))``."""
 
-    __constants__ = ["reduction"]
-
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.soft_margin_loss(input, target, reduction=self.reduction)
+    _fn = staticmethod(F.soft_margin_loss)
 
 
-class MultiLabelSoftMarginLoss(_WeightedLoss):
+class MultiLabelSoftMarginLoss(_ClassWeightedLoss):
     """Multi-label one-versus-all logistic loss."""
 
-    __constants__ = ["reduction"]
-
-    def __init__(self, weight: Tensor | None = None, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
-                                             reduction=self.reduction)
+    _fn = staticmethod(F.multilabel_soft_margin_loss)
 
 
 class TripletMarginLoss(_Loss):

@@ -34,23 +34,40 @@ def _ntuple(v, n: int) -> tuple:
     return (v,) * n
 
 
-# -- max pooling -----------------------------------------------------------------------------
-class _MaxPoolNd(Module):
-    _fn = None
+class _WindowPoolNd(Module):
+    """Base of the window pools: ``_fn`` is the functional, ``_nd`` (when set) makes
+    ``kernel_size``, ``stride`` and ``padding`` ``_nd``-tuples."""
 
+    _fn = None
+    _nd = 0
+
+    def _set_window(self, kernel_size, stride, padding) -> None:
+        """``kernel_size``, ``stride`` (the kernel size when None) and ``padding``."""
+        if stride is None:
+            stride = kernel_size
+        nd = self._nd
+        if nd:
+            kernel_size, stride, padding = (_ntuple(v, nd) for v in (kernel_size, stride, padding))
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+# -- max pooling -----------------------------------------------------------------------------
+class _MaxPoolNd(_WindowPoolNd):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
+        self._set_window(kernel_size, stride, padding)
         self.dilation = dilation
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return f"{super().extra_repr()}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
     def forward(self, input: Tensor):
         return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -76,22 +93,23 @@ class MaxPool3d(_MaxPoolNd):
 
 
 # -- average pooling -------------------------------------------------------------------------
-class _AvgPoolNd(Module):
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+class _AvgPoolNd(_WindowPoolNd):
+    def _set_avg(self, kernel_size, stride, padding, ceil_mode: bool,
+                 count_include_pad: bool) -> None:
+        self._set_window(kernel_size, stride, padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
 
 
 class AvgPool1d(_AvgPoolNd):
     """1-d average pooling over (N, C, L) or (C, L)."""
 
+    _nd = 1
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
         super().__init__()
-        self.kernel_size = _ntuple(kernel_size, 1)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
-        self.padding = _ntuple(padding, 1)
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
+        self._set_avg(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -99,16 +117,10 @@ class AvgPool1d(_AvgPoolNd):
 
 
 class _AvgPoolDivisor(_AvgPoolNd):
-    _fn = None
-
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
+        self._set_avg(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
@@ -129,7 +141,9 @@ class AvgPool3d(_AvgPoolDivisor):
 
 
 # -- adaptive pooling ------------------------------------------------------------------------
-class _AdaptiveAvgPoolNd(Module):
+class _AdaptivePoolNd(Module):
+    """Base of the adaptive pools: ``_fn(input, output_size)``."""
+
     _fn = None
 
     def __init__(self, output_size) -> None:
@@ -141,6 +155,10 @@ class _AdaptiveAvgPoolNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return type(self)._fn(input, self.output_size)
+
+
+class _AdaptiveAvgPoolNd(_AdaptivePoolNd):
+    """Base of the adaptive average pools."""
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
@@ -161,16 +179,10 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _fn = staticmethod(F.adaptive_avg_pool3d)
 
 
-class _AdaptiveMaxPoolNd(Module):
-    _fn = None
-
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
     def __init__(self, output_size, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
+        super().__init__(output_size)
         self.return_indices = return_indices
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
     def forward(self, input: Tensor):
         return type(self)._fn(input, self.output_size, self.return_indices)
@@ -233,19 +245,10 @@ class LPPool3d(_LPPoolNd):
 
 
 # -- max unpooling ---------------------------------------------------------------------------
-class _MaxUnpoolNd(Module):
-    _fn = None
-    _nd = 0
-
+class _MaxUnpoolNd(_WindowPoolNd):
     def __init__(self, kernel_size, stride=None, padding=0) -> None:
         super().__init__()
-        nd = self._nd
-        self.kernel_size = _ntuple(kernel_size, nd)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, nd)
-        self.padding = _ntuple(padding, nd)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        self._set_window(kernel_size, stride, padding)
 
     def forward(self, input: Tensor, indices: Tensor, output_size: list[int] | None = None) -> Tensor:
         return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
