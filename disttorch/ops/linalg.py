@@ -214,6 +214,10 @@ class _AddProduct(Op):
             p += inp if self.beta == 1 else inp * self.beta
         return p
 
+    @staticmethod
+    def _product(xp, x, y):
+        return _mat(xp, x, y)
+
     def backward(self, g):
         x, y = self.saved_tensors
         ni, nx, ny = self.needs_input_grad
@@ -231,10 +235,6 @@ class _AddProduct(Op):
 
 class Addmm(_AddProduct):
     @staticmethod
-    def _product(xp, x, y):
-        return _mat(xp, x, y)
-
-    @staticmethod
     def _grad_x(g, y):
         return Mm.apply(g, y.mT)
 
@@ -245,10 +245,6 @@ class Addmm(_AddProduct):
 
 class Addmv(_AddProduct):
     @staticmethod
-    def _product(xp, x, y):
-        return _mat(xp, x, y)
-
-    @staticmethod
     def _grad_x(g, y):
         return g.unsqueeze(-1) * y
 
@@ -258,10 +254,6 @@ class Addmv(_AddProduct):
 
 
 class Baddbmm(_AddProduct):
-    @staticmethod
-    def _product(xp, x, y):
-        return _mat(xp, x, y)
-
     @staticmethod
     def _grad_x(g, y):
         return Bmm.apply(g, y.mT)
