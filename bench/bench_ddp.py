@@ -203,7 +203,7 @@ def measure(kind: str, comm, rounds: int, torch) -> dict:
     res = timed_rounds(variants, comm, rounds)
     res["params"] = nparams
     res["grad_bytes"] = flat.nbytes
-    res["buckets"] = [b.buffer._data.nbytes for b in ours.ddp.reducer.buckets]
+    res["buckets"] = [b.nbytes for b in ours.ddp.reducer.buckets]
     for key, value in fastest[1].items():
         res[f"ours_{key}"] = value  # rank 0's figures go in the report
     res["ours_sync"] = res["ours_bwd_sync"] - res["ours_bwd_local"]

@@ -12,6 +12,7 @@ import disttorch.distributed as dist
 from disttorch import nn
 from disttorch.distributed.algorithms.ddp_comm_hooks import default_hooks
 from disttorch.nn.parallel import DistributedDataParallel as DDP
+from disttorch.nn.parallel import reducer
 
 pytestmark = pytest.mark.mpi(min_size=2)
 
@@ -100,6 +101,71 @@ def test_no_sync_accumulation_equals_one_big_batch(world):
         (loss_fn(ref(x), y) / 3).backward()
     for p, q in zip(ddp.module.parameters(), ref.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+
+def mean_grads(ref, step, size):
+    """The grads of ``ref`` on the whole batch of ``step`` (what DDP must hand back)."""
+    m = copy.deepcopy(ref)
+    x, y = global_batch(step, size)
+    loss_fn(m(x), y).backward()
+    return [p.grad.numpy().copy() for p in m.parameters()]
+
+
+def test_handed_back_grads_never_change_under_the_user(world, monkeypatch):
+    """Grads are handed back without a copy, yet a grad the user keeps from one step is
+    never written by the next, and a loop that drops its grads reuses one buffer."""
+    rank, size = world
+    ref = MLP(seed=9)
+    monkeypatch.setattr(reducer, "FIRST_BUCKET_BYTES", 256)
+    ddp = DDP(copy.deepcopy(ref), bucket_cap_mb=0.0005)
+    assert len(ddp.reducer.buckets) > 1
+    params = list(ddp.module.parameters())
+    kept = None
+    for step in range(4):
+        for p in params:
+            p.grad = None
+        x, y = global_batch(step, size)
+        loss_fn(ddp(local(x, rank, size)), local(y, rank, size)).backward()
+        for p, want in zip(params, mean_grads(ref, step, size)):
+            np.testing.assert_allclose(p.grad.numpy(), want, rtol=1e-10, atol=1e-12)
+        if step == 1:
+            kept = [(p.grad, p.grad.numpy().copy()) for p in params]
+    for grad, value in kept:
+        np.testing.assert_array_equal(grad.numpy(), value)
+    del kept
+    for _ in range(2):
+        for p in params:
+            p.grad = None
+        loss_fn(ddp(local(x, rank, size)), local(y, rank, size)).backward()
+    assert all(len(b.pool) <= 2 for b in ddp.reducer.buckets)
+    bufs = [b.buffer for b in ddp.reducer.buckets]
+    for p in params:
+        p.grad = None
+    loss_fn(ddp(local(x, rank, size)), local(y, rank, size)).backward()
+    assert all(b.buffer is buf for b, buf in zip(ddp.reducer.buckets, bufs)), "a buffer per step"
+
+
+def test_grads_held_during_backward_or_accumulated_get_the_average(world):
+    """A grad someone holds is written in place (its identity is kept), like torch's copy_."""
+    rank, size = world
+    ref = MLP(seed=10)
+    ddp = DDP(copy.deepcopy(ref))
+    held = {}
+    w1 = ddp.module.w1
+    handle = w1.register_post_accumulate_grad_hook(lambda t: held.setdefault("g", t.grad))
+    x, y = global_batch(0, size)
+    loss_fn(ddp(local(x, rank, size)), local(y, rank, size)).backward()
+    handle.remove()
+    assert held["g"] is w1.grad
+    want = mean_grads(ref, 0, size)
+    np.testing.assert_allclose(held["g"].numpy(), want[0], rtol=1e-10, atol=1e-12)
+    # a second step without zeroing accumulates the two averages
+    x, y = global_batch(1, size)
+    loss_fn(ddp(local(x, rank, size)), local(y, rank, size)).backward()
+    for p, a, b in zip(ddp.module.parameters(), want, mean_grads(ref, 1, size)):
+        np.testing.assert_allclose(p.grad.numpy(), a + b, rtol=1e-10, atol=1e-12)
+    assert all_equal_across_ranks([p.grad for p in ddp.module.parameters()])
 
 
 def test_unused_parameter_error_names_it(world):

@@ -146,7 +146,7 @@ class DistributedDataParallel(Module):
         self.reducer.comm_state = state
 
     def _get_ddp_logging_data(self) -> dict:
-        return {"bucket_sizes": [b.buffer._data.nbytes for b in self.reducer.buckets]}
+        return {"bucket_sizes": [b.nbytes for b in self.reducer.buckets]}
 
     @property
     def timeline(self) -> list:

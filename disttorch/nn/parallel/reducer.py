@@ -6,11 +6,21 @@ post-accumulate-grad hook copies each gradient, scaled by 1/world, into its buck
 buffer; when a bucket is full, and every bucket before it has been launched, its
 non-blocking all-reduce starts at once. Buckets launch strictly in index order, so every
 rank issues the same collectives. A callback at the end of backward waits for each
-bucket in order and writes the averaged gradients back into ``param.grad``.
+bucket in order and hands the averaged gradients back to ``param.grad``.
+
+Handing back costs no copy when it can: a grad that nothing but its parameter refers to
+(the usual case, after ``zero_grad()`` set it to None) becomes a view of the reduced
+buffer, and the bucket moves on to a spare buffer for the next backward. A bucket only
+ever writes into a buffer none of whose views is still alive, so ``param.grad`` never
+changes under the user's feet; with ``gradient_as_bucket_view=True`` the grads are
+permanent views of one buffer, as in torch.
 """
 from __future__ import annotations
 
+import sys
 import time
+
+import numpy as np
 
 from ..._tensor import Tensor, _wrap
 from ...autograd import engine
@@ -24,61 +34,73 @@ FIRST_BUCKET_BYTES = 1024 * 1024  # torch's dist._DEFAULT_FIRST_BUCKET_BYTES
 class GradBucket:
     """What a communication hook sees: one bucket's flat buffer and its parameters."""
 
-    def __init__(self, index: int, buffer: Tensor, params: list, offsets: list, is_last: bool) -> None:
-        self._index = index
-        self._buffer = buffer
-        self._params = params
-        self._offsets = offsets
+    def __init__(self, bucket: _Bucket, is_last: bool) -> None:
+        self._bucket = bucket
         self._is_last = is_last
 
     def index(self) -> int:
-        return self._index
+        return self._bucket.index
 
     def buffer(self) -> Tensor:
-        return self._buffer
+        return self._bucket.buffer
 
     def set_buffer(self, buffer: Tensor) -> None:
-        self._buffer._data[...] = buffer._data
+        self._bucket.buffer._data[...] = buffer._data
 
     def is_last(self) -> bool:
         return self._is_last
 
     def parameters(self) -> list:
-        return list(self._params)
+        return [p for _, p in self._bucket.params]
 
     def gradients(self) -> list:
-        return [self._slice(i) for i in range(len(self._params))]
-
-    def _slice(self, i: int) -> Tensor:
-        start, shape = self._offsets[i]
-        n = 1
-        for s in shape:
-            n *= s
-        t = _wrap(self._buffer._data[start:start + n].reshape(shape), self._buffer._device)
-        return t
+        b = self._bucket
+        return [_wrap(b.view(slot), b.buffer._device) for slot in range(len(b.params))]
 
 
 class _Bucket:
-    __slots__ = ("index", "params", "offsets", "buffer", "pending", "ready", "work", "future",
-                 "grad_bucket", "launched")
+    """One bucket's parameters, its flat buffer(s) and this backward's state."""
+
+    __slots__ = ("index", "params", "offsets", "numel", "buffer", "pool", "pending", "ready",
+                 "work", "future", "grad_bucket", "launched", "claimed")
+
+    POOL = 2  # buffers a bucket keeps: the one its grads may still view, and the next
 
     def __init__(self, index: int, params: list) -> None:
         self.index = index
         self.params = params  # list of (param index, param)
-        p0 = params[0][1]
-        xp = _dev.cupy_module() if p0._device.type != "cpu" else __import__("numpy")
         self.offsets = []
         total = 0
         for _, p in params:
             self.offsets.append((total, p._data.shape))
             total += p._data.size
-        self.buffer = _wrap(xp.zeros(total, dtype=p0._data.dtype), p0._device)
-        self.pending = len(params)
-        self.ready = [False] * len(params)
-        self.work = None
-        self.future = None
+        self.numel = total
+        self.pool: list = []  # [buffer tensor, refcount of its array with no views alive]
+        self.buffer = self._new_buffer()
         self.grad_bucket = None
-        self.launched = False
+        self.reset()
+
+    @property
+    def nbytes(self) -> int:
+        return self.buffer._data.nbytes
+
+    def _new_buffer(self) -> Tensor:
+        p0 = self.params[0][1]
+        xp = _dev.cupy_module() if p0._device.type != "cpu" else np
+        buf = _wrap(xp.zeros(self.numel, dtype=p0._data.dtype), p0._device)
+        if len(self.pool) == self.POOL:
+            self.pool.pop(0)  # every buffer is still viewed: leave the oldest to its views
+        self.pool.append([buf, sys.getrefcount(buf._data)])
+        return buf
+
+    def claim(self) -> None:
+        """Before the first write of a backward: pick a buffer that no live grad views."""
+        self.claimed = True
+        for entry in self.pool:
+            if sys.getrefcount(entry[0]._data) <= entry[1]:
+                self.buffer = entry[0]
+                return
+        self.buffer = self._new_buffer()
 
     def view(self, slot: int):
         start, shape = self.offsets[slot]
@@ -93,6 +115,7 @@ class _Bucket:
         self.work = None
         self.future = None
         self.launched = False
+        self.claimed = False
 
 
 class Reducer:
@@ -109,6 +132,9 @@ class Reducer:
         self.comm_state = None
         self.timeline: list[tuple[float, str, int]] = []
         self.buckets = self._build_buckets(bucket_cap_mb)
+        # grads adopt views of host buffers; a device grad is copied back (cheap there, and
+        # the views' liveness is only visible through numpy's reference counts)
+        self.adopt = all(p._device.type == "cpu" for _, p in named_params)
         self.where = {}  # param index -> (bucket, slot)
         for b in self.buckets:
             for slot, (i, _) in enumerate(b.params):
@@ -139,8 +165,7 @@ class Reducer:
         if current:
             buckets.append(_Bucket(len(buckets), current))
         for b in buckets:
-            b.grad_bucket = GradBucket(b.index, b.buffer, [p for _, p in b.params], b.offsets,
-                                       b.index == len(buckets) - 1)
+            b.grad_bucket = GradBucket(b, b.index == len(buckets) - 1)
         return buckets
 
     def remove_hooks(self) -> None:
@@ -189,16 +214,22 @@ class Reducer:
                 "before one backward."
             )
         param = self.named_params[index][1]
+        if not bucket.claimed and not self.as_view and self.adopt:
+            bucket.claim()
         view = bucket.view(slot)
+        # torch hands comm hooks the summed grads; without a hook the average is built here
+        scale = 1.0 if self.comm_hook is not None else 1.0 / self.world
         if unused or param.grad is None:
             view[...] = 0
         elif self.as_view and param.grad._data.base is not None and _shares(param.grad._data, view):
-            view *= 1.0 / self.world  # the grad already lives in the bucket
+            if scale != 1.0:
+                view *= scale  # the grad already lives in the bucket
         else:
             g = param.grad._data
             if g.dtype != view.dtype:
                 g = g.astype(view.dtype)
-            self._scale_into(view, g)
+            xp = np if isinstance(view, np.ndarray) else _dev.cupy_module()
+            xp.multiply(g, scale, out=view)
             if self.as_view:
                 param.grad = _wrap(view, param._device)
         bucket.ready[slot] = True
@@ -207,16 +238,10 @@ class Reducer:
             self._launch(self.buckets[self.next_launch])
             self.next_launch += 1
 
-    def _scale_into(self, view, g) -> None:
-        xp = _dev.cupy_module() if not isinstance(view, __import__("numpy").ndarray) else __import__("numpy")
-        xp.multiply(g, 1.0 / self.world, out=view)
-
     def _launch(self, bucket: _Bucket) -> None:
         bucket.launched = True
         self.timeline.append((time.perf_counter(), "launch", bucket.index))
         if self.comm_hook is not None:
-            # hooks receive the sum-scaled buffer like torch's: undo our 1/world first
-            bucket.buffer._data *= self.world
             bucket.future = self.comm_hook(self.comm_state, bucket.grad_bucket)
         else:
             bucket.work = collectives.all_reduce(bucket.buffer, ReduceOp.SUM, self.group, async_op=True)
@@ -255,6 +280,8 @@ class Reducer:
                 if self.as_view:
                     if p.grad is None or not _shares(p.grad._data, view):
                         p.grad = _wrap(view, p._device)
+                elif self.adopt and (p.grad is None or _private(p)):
+                    p.grad = _wrap(view, p._device)  # no copy: the bucket moves to a spare buffer
                 elif p.grad is None:
                     p.grad = _wrap(view.copy(), p._device)
                 else:
@@ -262,9 +289,8 @@ class Reducer:
                     p.grad._vc[0] += 1
 
     def _globally_used(self) -> list:
-        xp = __import__("numpy")
-        flags = _wrap(xp.array([1 if i in self.used else 0 for i in range(len(self.named_params))],
-                               dtype=xp.int32), _dev.CPU)
+        flags = _wrap(np.array([1 if i in self.used else 0 for i in range(len(self.named_params))],
+                               dtype=np.int32), _dev.CPU)
         collectives.all_reduce(flags, ReduceOp.MAX, self.group)
         return [bool(v) for v in flags._data]
 
@@ -298,8 +324,32 @@ class Reducer:
         # non-blocking, like the active ranks' calls: MPI never matches a blocking
         # collective with a non-blocking one
         for b in self.buckets:
+            if not self.as_view and self.adopt:
+                b.claim()
             b.buffer._data[...] = 0
             collectives.all_reduce(b.buffer, ReduceOp.SUM, self.group, async_op=True).wait()
+
+
+def _ref_counts(grad: Tensor) -> tuple:
+    return sys.getrefcount(grad), sys.getrefcount(grad._data)
+
+
+_UNSHARED_COUNTS = None  # what _ref_counts(param.grad) gives for a grad held by nothing else
+
+
+def _private(param: Tensor) -> bool:
+    """True when nothing but ``param`` refers to its grad, and the grad owns its memory."""
+    global _UNSHARED_COUNTS
+    if _UNSHARED_COUNTS is None:  # measured, not assumed: counts vary across Python versions
+        probe = _wrap(np.zeros(1, np.float32), _dev.CPU)
+        probe.grad = _wrap(np.zeros(1, np.float32), _dev.CPU)
+        _UNSHARED_COUNTS = _ref_counts(probe.grad)
+    grad = param.grad
+    if grad._base is not None or grad._data.base is not None:
+        return False
+    del grad
+    mine, data = _ref_counts(param.grad)
+    return mine <= _UNSHARED_COUNTS[0] and data <= _UNSHARED_COUNTS[1]
 
 
 def _shares(a, b) -> bool:
