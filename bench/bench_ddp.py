@@ -23,8 +23,9 @@ itself for each k, echoes their tables and prints (b) weak scaling: step time at
 against k ranks, efficiency = t1 / tk (target >= 0.9), split into a compute part (bare
 module steps, t1 / tk) and a communication part (bare / DDP step at k ranks).
 
-Timings: the variants run interleaved round by round, each behind a barrier; each rank
-keeps its best per variant and the slowest rank's best is reported. ``--profile`` runs
+Timings: the variants run interleaved round by round, in a shuffled order (the same on
+every rank), each behind a barrier; each rank keeps its best per variant and the slowest
+rank's best is reported. ``--profile`` runs
 cProfile over DDP steps on rank 0 and prints the top entries.
 
 Run:
@@ -121,11 +122,18 @@ def timed_rounds(variants: dict, comm, rounds: int) -> dict:
     ``run(arg)`` (timed, behind a barrier). Optional third item: ``after(t0, dt)``, untimed,
     told when the timed call started and how long it took.
     """
+    import random
+
     from mpi4py import MPI
 
     best = dict.fromkeys(variants, float("inf"))
+    order = list(variants)
     for r in range(rounds + 1):  # round 0 warms up
-        for name, (prepare, run, *after) in variants.items():
+        # a variant run right after another library's (gloo's threads, evicted caches) is
+        # slowed; a fresh order each round, the same on every rank, spreads that evenly
+        random.Random(r).shuffle(order)
+        for name in order:
+            prepare, run, *after = variants[name]
             arg = prepare()
             comm.Barrier()
             t0 = time.perf_counter()
