@@ -165,6 +165,21 @@ def test_repr_and_copy():
     assert isinstance(p[0].b, nn.Parameter)
 
 
+
+def test_module_list_repr_merges_runs_like_torch():
+    def build(lib):
+        nn_ = lib.nn
+        return nn_.Sequential(nn_.ModuleList(
+            [nn_.Linear(2, 2) for _ in range(3)] + [nn_.ReLU()]
+            + [nn_.Sequential(nn_.Linear(2, 3), nn_.Tanh()) for _ in range(2)]))
+
+    text = repr(build(disttorch))
+    assert "(0-2): 3 x Linear(in_features=2, out_features=2, bias=True)" in text
+    assert "(4-5): 2 x Sequential(" in text
+    assert repr(nn.ModuleList()) == "ModuleList()"
+    torch = pytest.importorskip("torch")
+    assert text == repr(build(torch))
+
 def test_containers():
     seq = nn.Sequential(Leaf(), Leaf(), Leaf())
     assert len(seq) == 3 and len(seq[1:]) == 2 and isinstance(seq[-1], Leaf)

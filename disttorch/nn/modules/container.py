@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _addindent
 
 
 def _index(idx: int, n: int, kind: str) -> int:
@@ -157,7 +157,22 @@ class ModuleList(Module):
         return self
 
     def __repr__(self) -> str:
-        return super().__repr__() if len(self) else "ModuleList()"
+        """Runs of identical entries print once, as ``(i-j): n x Module(...)``, like torch."""
+        if not len(self):
+            return self._get_name() + "()"
+        runs: list[list] = []  # [first index, last index, repr]
+        for i, module in enumerate(self):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = []
+        for first, last, text in runs:
+            label = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
+            sep = ":" if first == last else ""
+            lines.append(_addindent(f"{label}{sep} {text}", 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):
