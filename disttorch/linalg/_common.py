@@ -72,11 +72,6 @@ def _eye(n: int, like: Tensor) -> Tensor:
     return _const(_xp(like).eye(n, dtype=like._data.dtype), like)
 
 
-def _require_tensor(fn: str, name: str, pos: int, x) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
-
-
 def _lowp(a) -> bool:
     return a.dtype.kind == "V" or a.dtype == np.float16
 

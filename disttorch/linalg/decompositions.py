@@ -6,6 +6,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..ops._op import Op
+from ..ops._util import need_tensor
 from ._common import (
     _INT32,
     _check_float,
@@ -15,7 +16,6 @@ from ._common import (
     _eye,
     _grad_enabled_for,
     _lowp,
-    _require_tensor,
     _rt_linalg_cholesky_ex,
     _rt_linalg_eigh,
     _rt_linalg_qr,
@@ -184,7 +184,7 @@ class LinalgSvd(Op):
 
 
 def _cholesky(A: Tensor, upper: bool, fname: str, check: bool, ex: bool):
-    _require_tensor(fname.replace(".", "_"), "A", 1, A)
+    need_tensor(A, fname.replace(".", "_"), "A", 1)
     _check_float(A, fname, "cholesky_cpu")
     _check_square(A, fname)
     # the upper factor of A is the transposed lower factor of A^T (read from A's upper triangle)
@@ -208,7 +208,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, o
 
 def qr(A: Tensor, mode: str = "reduced", *, out=None) -> tuple:
     """(Q, R) with ``A = Q R``; ``mode`` 'reduced', 'complete' or 'r' (Q empty)."""
-    _require_tensor("linalg_qr", "A", 1, A)
+    need_tensor(A, "linalg_qr", "A", 1)
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(
             f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or "
@@ -225,7 +225,7 @@ def _check_uplo(UPLO) -> None:
 
 
 def _check_eigh_input(A: Tensor, fname: str) -> None:
-    _require_tensor(fname.replace(".", "_"), "A", 1, A)
+    need_tensor(A, fname.replace(".", "_"), "A", 1)
     _check_matrix(A, fname)
     a = A._data
     if a.dtype.kind not in "fV" or _lowp(a):
@@ -252,7 +252,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
 
 def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None) -> tuple:
     """(U, S, Vh) with ``A = U diag(S) Vh``, singular values descending."""
-    _require_tensor("linalg_svd", "A", 1, A)
+    need_tensor(A, "linalg_svd", "A", 1)
     _check_float(A, "linalg.svd", "linalg_svd_cpu")
     _check_matrix(A, "linalg.svd")
     u, s, vh = LinalgSvd.apply(A, full=bool(full_matrices))
@@ -261,7 +261,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None) -> tupl
 
 def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     """The singular values (descending)."""
-    _require_tensor("linalg_svdvals", "A", 1, A)
+    need_tensor(A, "linalg_svdvals", "A", 1)
     _check_float(A, "linalg.svd", "linalg_svd_cpu")
     _check_matrix(A, "linalg.svd")
     if _grad_enabled_for(A):

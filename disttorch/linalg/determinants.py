@@ -6,11 +6,11 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..ops._op import Op
+from ..ops._util import need_tensor
 from ._common import (
     _check_float,
     _check_square,
     _const,
-    _require_tensor,
     _rt_linalg_slogdet,
     _zeros_like,
 )
@@ -64,7 +64,7 @@ def _cofactor_grad(xp, a: Tensor, scale: Tensor, det, g: Tensor, divide: bool) -
 
 def det(A: Tensor, *, out=None) -> Tensor:
     """The determinant of each square matrix."""
-    _require_tensor("linalg_det", "A", 1, A)
+    need_tensor(A, "linalg_det", "A", 1)
     _check_float(A, "linalg.det", "lu_cpu")
     _check_square(A, "linalg.det")
     return LinalgDet.apply(A)
@@ -72,7 +72,7 @@ def det(A: Tensor, *, out=None) -> Tensor:
 
 def slogdet(A: Tensor, *, out=None) -> tuple:
     """(sign, log|det|) of each square matrix (the sign's gradient is zero)."""
-    _require_tensor("linalg_slogdet", "A", 1, A)
+    need_tensor(A, "linalg_slogdet", "A", 1)
     _check_float(A, "linalg.slogdet", "lu_cpu")
     _check_square(A, "linalg.slogdet")
     sign, logabs = LinalgSlogdet.apply(A)

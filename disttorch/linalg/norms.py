@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ..ops._util import wrap_dim
-from ._common import _INF, _check_float, _check_matrix, _lowp, _require_tensor, _tname
+from ..ops._util import need_tensor, wrap_dim
+from ._common import _INF, _check_float, _check_matrix, _lowp, _tname
 from .decompositions import svdvals
 
 
@@ -17,7 +17,7 @@ def _is_number(x) -> bool:
 def vector_norm(x: Tensor, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None,
                 out=None) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (all elements when None)."""
-    _require_tensor("linalg_vector_norm", "x", 1, x)
+    need_tensor(x, "linalg_vector_norm", "x", 1)
     if isinstance(ord, Tensor):
         ord = ord.item()  # noqa: A001
     if not _is_number(ord) and not isinstance(ord, bool):
@@ -51,7 +51,7 @@ def _keep(r: Tensor, d0: int, d1: int, keepdim: bool) -> Tensor:
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None,
                 out=None) -> Tensor:
     """The matrix norm of order ``ord`` ('fro', 'nuc', 2, -2, 1, -1, inf, -inf) over ``dim``."""
-    _require_tensor("linalg_matrix_norm", "A", 1, A)
+    need_tensor(A, "linalg_matrix_norm", "A", 1)
     _check_matrix(A, "linalg.matrix_norm")
     if isinstance(ord, str):
         valid = ord in ("fro", "nuc")
@@ -91,7 +91,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, out=None, dtype=None) -> Tensor:
     """A vector or matrix norm, chosen from ``dim`` and ``ord`` as torch.linalg.norm does."""
-    _require_tensor("linalg_norm", "input", 1, A)
+    need_tensor(A, "linalg_norm")
     if dim is not None:
         if isinstance(dim, (int, np.integer)):
             if isinstance(ord, str):

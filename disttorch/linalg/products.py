@@ -7,14 +7,13 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from ..ops._util import wrap_dim
+from ..ops._util import need_tensor, wrap_dim
 from ._common import (
     _check_float,
     _check_square,
     _cname,
     _const,
     _eye,
-    _require_tensor,
     _tname,
     _xp,
 )
@@ -23,7 +22,7 @@ from .solvers import inv
 
 def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
     """``A`` to the integer power ``n`` (the inverse's power for negative ``n``)."""
-    _require_tensor("linalg_matrix_power", "A", 1, A)
+    need_tensor(A, "linalg_matrix_power", "A", 1)
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise TypeError(f"linalg_matrix_power(): argument 'n' (position 2) must be int, not {type(n).__name__}")
     _check_square(A, "linalg.matrix_power")
@@ -47,7 +46,7 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
 
 def vander(x: Tensor, N: int | None = None) -> Tensor:
     """The Vandermonde matrix of ``x`` with columns ``x**0, x**1, ..., x**(N-1)``."""
-    _require_tensor("linalg_vander", "x", 1, x)
+    need_tensor(x, "linalg_vander", "x", 1)
     a = x._data
     if N is None:
         N = a.shape[-1] if a.ndim else 0  # noqa: N806
@@ -63,8 +62,8 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (batch dims broadcast)."""
-    _require_tensor("linalg_cross", "input", 1, input)
-    _require_tensor("linalg_cross", "other", 2, other)
+    need_tensor(input, "linalg_cross")
+    need_tensor(other, "linalg_cross", "other", 2)
     a, b = input._data, other._data
     if a.ndim != b.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
@@ -77,8 +76,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
     """The dot product of vectors along ``dim`` (batch dims broadcast)."""
-    _require_tensor("linalg_vecdot", "x", 1, x)
-    _require_tensor("linalg_vecdot", "y", 2, y)
+    need_tensor(x, "linalg_vecdot", "x", 1)
+    need_tensor(y, "linalg_vecdot", "y", 2)
     if x._data.dtype != y._data.dtype:
         raise RuntimeError(
             f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
@@ -89,7 +88,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
 
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """The matrix product (torch.matmul's rules)."""
-    _require_tensor("linalg_matmul", "input", 1, input)
+    need_tensor(input, "linalg_matmul")
     return input.matmul(other)
 
 
@@ -116,7 +115,7 @@ def multi_dot(tensors, *, out=None) -> Tensor:
     if n < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
     for i, t in enumerate(tensors):
-        _require_tensor("linalg_multi_dot", "tensors", 1, t)
+        need_tensor(t, "linalg_multi_dot", "tensors", 1)
         nd = t._data.ndim
         if i == 0 and nd not in (1, 2):
             raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got {nd}D")
@@ -161,14 +160,14 @@ def multi_dot(tensors, *, out=None) -> Tensor:
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """A view of the diagonal of each matrix (over ``dim1``/``dim2``)."""
-    _require_tensor("linalg_diagonal", "A", 1, A)
+    need_tensor(A, "linalg_diagonal", "A", 1)
     return A.diagonal(offset, dim1, dim2)
 
 
 def _matrix_exp(A: Tensor) -> Tensor:
     """``exp(A)`` by scaling and squaring a degree-18 Taylor polynomial (Tensor ops, so it
     is differentiable to any order)."""
-    _require_tensor("linalg_matrix_exp", "A", 1, A)
+    need_tensor(A, "linalg_matrix_exp", "A", 1)
     _check_float(A, "linalg.matrix_exp")
     _check_square(A, "linalg.matrix_exp")
     a = A._data

@@ -6,13 +6,13 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..ops._op import Op
+from ..ops._util import need_tensor
 from ._common import (
     _F32,
     _INT64,
     _check_float,
     _const,
     _lowp,
-    _require_tensor,
     _rt_linalg_lstsq,
     _tname,
     _xp,
@@ -84,7 +84,7 @@ def _tolerances(A: Tensor, atol, rtol):
 
 def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
     """The Moore-Penrose pseudo-inverse (singular values up to max(atol, rtol * s_max) dropped)."""
-    _require_tensor("linalg_pinv", "A", 1, A)
+    need_tensor(A, "linalg_pinv", "A", 1)
     a = A._data
     if a.ndim < 2 or a.dtype.kind not in "f" or _lowp(a):
         raise RuntimeError(
@@ -98,7 +98,7 @@ def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None
 
 def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
     """The number of singular values above max(atol, rtol * s_max) (int64)."""
-    _require_tensor("linalg_matrix_rank", "A", 1, A)
+    need_tensor(A, "linalg_matrix_rank", "A", 1)
     a = A._data
     if a.ndim < 2:
         raise RuntimeError(
@@ -131,8 +131,8 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> tuple:
     (the default) reports the rank, ``gelsd``/``gelss`` also the singular values, and the
     residuals come when ``m > n`` and every matrix has full rank (not for ``gelsy``).
     """
-    _require_tensor("linalg_lstsq", "A", 1, A)
-    _require_tensor("linalg_lstsq", "B", 2, B)
+    need_tensor(A, "linalg_lstsq", "A", 1)
+    need_tensor(B, "linalg_lstsq", "B", 2)
     a, b = A._data, B._data
     if a.ndim < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")

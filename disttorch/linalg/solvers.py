@@ -6,6 +6,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..ops._op import Op
+from ..ops._util import need_tensor
 from ._common import (
     _INT32,
     _broadcast_batch,
@@ -13,7 +14,6 @@ from ._common import (
     _check_square,
     _eye,
     _lowp,
-    _require_tensor,
     _rt_linalg_inv_ex,
     _rt_linalg_solve_ex,
     _tname,
@@ -162,7 +162,7 @@ def _substitute(xp, t, b, upper: bool):
 
 
 def _inv(A: Tensor, fname: str, check: bool, ex: bool):
-    _require_tensor(fname.replace(".", "_"), "A", 1, A)
+    need_tensor(A, fname.replace(".", "_"), "A", 1)
     _check_float(A, fname)
     if _lowp(A._data):
         raise RuntimeError(f"{fname}: Low precision dtypes not supported. Got {_tname(A._data)}")
@@ -182,8 +182,8 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out=None) -> tuple:
 
 
 def _solve(A: Tensor, B: Tensor, left: bool, check: bool, ex: bool):
-    _require_tensor("linalg_solve", "A", 1, A)
-    _require_tensor("linalg_solve", "B", 2, B)
+    need_tensor(A, "linalg_solve", "A", 1)
+    need_tensor(B, "linalg_solve", "B", 2)
     a, b = A._data, B._data
     if a.dtype != b.dtype:
         raise RuntimeError(
@@ -226,8 +226,8 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                      unitriangular: bool = False, out=None) -> Tensor:
     """``X`` with ``T X = B`` (``X T = B`` when not ``left``) for the triangle ``T`` of ``A``."""
-    _require_tensor("linalg_solve_triangular", "A", 1, A)
-    _require_tensor("linalg_solve_triangular", "B", 2, B)
+    need_tensor(A, "linalg_solve_triangular", "A", 1)
+    need_tensor(B, "linalg_solve_triangular", "B", 2)
     a, b = A._data, B._data
     if a.dtype != b.dtype:
         raise RuntimeError(

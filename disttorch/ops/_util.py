@@ -18,6 +18,22 @@ def is_scalar(x) -> bool:
     return isinstance(x, _SCALARS) or (isinstance(x, numbers.Number) and not isinstance(x, complex))
 
 
+def tensor_arg_error(fname: str, arg: str, pos: int | None, value) -> TypeError:
+    """torch's TypeError for a non-Tensor ``value`` passed as argument ``arg`` of ``fname``.
+
+    ``pos=None`` leaves out the ``(position N)`` part, as torch does for some functions.
+    """
+    where = f" (position {pos})" if pos is not None else ""
+    return TypeError(f"{fname}(): argument '{arg}'{where} must be Tensor, not {type(value).__name__}")
+
+
+def need_tensor(x, fname: str, arg: str = "input", pos: int | None = 1) -> Tensor:
+    """``x`` itself when it is a Tensor, else raise :func:`tensor_arg_error`."""
+    if not isinstance(x, Tensor):
+        raise tensor_arg_error(fname, arg, pos, x)
+    return x
+
+
 def scalar_tensor(value, np_dtype, device) -> Tensor:
     """A 0-d tensor holding ``value`` on ``device`` (no grad)."""
     xp = np if device is _dev.CPU else _dev.cupy_module()

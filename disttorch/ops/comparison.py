@@ -11,7 +11,7 @@ from .._tensor import Tensor
 from ..backend import dtypes
 from ._inplace import check_castable, inplace, inplace_method
 from ._op import Op
-from ._util import binary_operands, cast, is_scalar, result_type
+from ._util import binary_operands, cast, is_scalar, need_tensor, result_type
 
 _F32 = np.dtype(np.float32)
 _from_np = dtypes.from_numpy
@@ -19,18 +19,6 @@ _from_np = dtypes.from_numpy
 
 def _legacy(t: Tensor) -> str:
     return _from_np(t._data.dtype).legacy_name
-
-
-def _type_error(fname: str, arg: str, pos: int, value) -> TypeError:
-    return TypeError(
-        f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, not {type(value).__name__}"
-    )
-
-
-def _need_tensor(x, fname: str, arg: str = "input", pos: int = 1) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise _type_error(fname, arg, pos, x)
-    return x
 
 
 class _NoGrad(Op):
@@ -151,8 +139,8 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same size and the same elements."""
-    _need_tensor(input, "equal")
-    _need_tensor(other, "equal", "other", 2)
+    need_tensor(input, "equal")
+    need_tensor(other, "equal", "other", 2)
     if input._data.shape != other._data.shape:
         return False
     a, b = binary_operands(input, other)
@@ -185,8 +173,8 @@ class IsClose(_NoGrad):
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """Elementwise ``|input - other| <= atol + rtol * |other|`` (equal infinities count as close)."""
-    _need_tensor(input, "isclose")
-    _need_tensor(other, "isclose", "other", 2)
+    need_tensor(input, "isclose")
+    need_tensor(other, "isclose", "other", 2)
     if input._data.dtype != other._data.dtype:
         raise RuntimeError(f"{_legacy(input)} did not match {_legacy(other)}")
     if rtol < 0:
@@ -199,8 +187,8 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
     """True when every element of ``input`` is close to ``other`` (see :func:`isclose`)."""
-    _need_tensor(input, "allclose")
-    _need_tensor(other, "allclose", "other", 2)
+    need_tensor(input, "allclose")
+    need_tensor(other, "allclose", "other", 2)
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
@@ -219,7 +207,7 @@ def _classify(fname: str, fn_float, int_value: bool):
     Classify.__name__ = Classify.__qualname__ = "".join(p.capitalize() for p in fname.split("_"))
 
     def fn(input: Tensor) -> Tensor:
-        return Classify.apply(_need_tensor(input, fname))
+        return Classify.apply(need_tensor(input, fname))
 
     fn.__name__ = fn.__qualname__ = fname
     return fn
@@ -251,7 +239,7 @@ class Signbit(_NoGrad):
 
 def signbit(input: Tensor) -> Tensor:
     """Elementwise: is the sign bit set (true for -0.0)."""
-    return Signbit.apply(_need_tensor(input, "signbit"))
+    return Signbit.apply(need_tensor(input, "signbit"))
 
 
 # -- logical ---------------------------------------------------------------------------------
@@ -283,25 +271,25 @@ class LogicalNot(_NoGrad):
 
 def logical_and(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise logical AND of the truth values (non-zero is true); a bool tensor."""
-    _need_tensor(input, "logical_and")
-    return LogicalAnd.apply(input, _need_tensor(other, "logical_and", "other", 2))
+    need_tensor(input, "logical_and")
+    return LogicalAnd.apply(input, need_tensor(other, "logical_and", "other", 2))
 
 
 def logical_or(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise logical OR of the truth values (non-zero is true); a bool tensor."""
-    _need_tensor(input, "logical_or")
-    return LogicalOr.apply(input, _need_tensor(other, "logical_or", "other", 2))
+    need_tensor(input, "logical_or")
+    return LogicalOr.apply(input, need_tensor(other, "logical_or", "other", 2))
 
 
 def logical_xor(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise logical XOR of the truth values (non-zero is true); a bool tensor."""
-    _need_tensor(input, "logical_xor")
-    return LogicalXor.apply(input, _need_tensor(other, "logical_xor", "other", 2))
+    need_tensor(input, "logical_xor")
+    return LogicalXor.apply(input, need_tensor(other, "logical_xor", "other", 2))
 
 
 def logical_not(input: Tensor) -> Tensor:
     """Elementwise logical NOT (zero becomes True); a bool tensor."""
-    return LogicalNot.apply(_need_tensor(input, "logical_not"))
+    return LogicalNot.apply(need_tensor(input, "logical_not"))
 
 
 # -- bitwise ---------------------------------------------------------------------------------
@@ -360,7 +348,7 @@ def bitwise_xor(input, other) -> Tensor:
 
 def bitwise_not(input: Tensor) -> Tensor:
     """Elementwise bitwise NOT of a bool or integer tensor (logical NOT for bool)."""
-    _need_tensor(input, "bitwise_not")
+    need_tensor(input, "bitwise_not")
     if input._data.dtype.kind not in "biu":
         raise _not_implemented("bitwise_not", input)
     return BitwiseNot.apply(input)

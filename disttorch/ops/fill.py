@@ -8,7 +8,7 @@ from .._tensor import Tensor
 from ..backend import device as _dev
 from ._inplace import check_writable, inplace
 from ._op import Op
-from ._util import is_scalar
+from ._util import is_scalar, tensor_arg_error
 
 
 class Copy(Op):
@@ -54,7 +54,7 @@ def _broadcastable(a, b) -> bool:
 def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, cast, moved across devices) into ``self``."""
     if not isinstance(src, Tensor):
-        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+        raise tensor_arg_error("copy_", "src", None, src)
     _check_broadcast(self._data.shape, src._data.shape)
     check_writable(self)
     if src._device is not self._device:

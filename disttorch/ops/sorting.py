@@ -14,7 +14,7 @@ import numpy as np
 from .._tensor import Tensor, _wrap
 from ..backend import device as _dev
 from ._op import Op
-from ._util import is_scalar, wrap_dim
+from ._util import is_scalar, need_tensor, wrap_dim
 from .reduction import _return_type
 
 _INT64 = np.dtype(np.int64)
@@ -50,11 +50,6 @@ def _tname(np_dtype) -> str:
 
     name = dtypes.from_numpy(np_dtype).name
     return _TORCH_NAMES.get(name, name)
-
-
-def _require_tensor(fn: str, name: str, pos: int, x) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
 
 
 def _int_arg(value, fn: str, name: str, pos: int | None = None) -> int:
@@ -157,7 +152,7 @@ def _select(input: Tensor, idx, d: int, squeeze: bool, rt):
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
          out=None) -> tuple:
     """(values, indices) sorted along ``dim``; stable, with NaN treated as the largest value."""
-    _require_tensor("sort", "input", 1, input)
+    need_tensor(input, "sort")
     d = _wrapped_dim(input, dim, "sort")
     x = input._data
     if x.ndim == 0:
@@ -168,7 +163,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """Indices that sort ``input`` along ``dim`` (as ``sort(...).indices``)."""
-    _require_tensor("argsort", "input", 1, input)
+    need_tensor(input, "argsort")
     d = _wrapped_dim(input, dim, "argsort")
     x = input._data
     xp = _xp(input)
@@ -180,7 +175,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
 
 def msort(input: Tensor, *, out=None) -> Tensor:
     """``input`` sorted along its first dimension (the values of ``sort(input, 0)``)."""
-    _require_tensor("msort", "input", 1, input)
+    need_tensor(input, "msort")
     return sort(input, 0).values
 
 
@@ -188,7 +183,7 @@ def msort(input: Tensor, *, out=None) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
          out=None) -> tuple:
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, in order."""
-    _require_tensor("topk", "input", 1, input)
+    need_tensor(input, "topk")
     k = _int_arg(k, "topk", "k", 2)
     d = _wrapped_dim(input, dim, "topk")
     x = input._data
@@ -205,7 +200,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
     """The ``k``-th smallest element along ``dim`` (1-based) and its index."""
-    _require_tensor("kthvalue", "input", 1, input)
+    need_tensor(input, "kthvalue")
     k = _int_arg(k, "kthvalue", "k", 2)
     d = _wrapped_dim(input, dim, "kthvalue")
     x = input._data
@@ -269,7 +264,7 @@ def _cum_extreme_scan(xp, x, d: int, is_min: bool):
 
 
 def _cum_extreme(input: Tensor, dim, name: str, is_min: bool, rt):
-    _require_tensor(name, "input", 1, input)
+    need_tensor(input, name)
     if isinstance(dim, float):
         raise TypeError(f"{name}(): argument 'dim' must be int, not float")
     d = _wrapped_dim(input, dim, name)
@@ -402,7 +397,7 @@ def _unique_result(input: Tensor, d, consecutive: bool, fname: str, return_inver
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The unique elements (sorted), optionally with the inverse indices and the counts."""
-    _require_tensor("unique", "input", 1, input)
+    need_tensor(input, "unique")
     d = _unique_dim(input, dim)
     name = "_unique2" if d is None else "unique_dim"
     return _unique_result(input, d, False, name, return_inverse, return_counts)
@@ -411,7 +406,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
                        dim: int | None = None):
     """Collapse each run of equal consecutive elements (or slices along ``dim``) to one."""
-    _require_tensor("unique_consecutive", "input", 1, input)
+    need_tensor(input, "unique_consecutive")
     d = _unique_dim(input, dim)
     return _unique_result(input, d, True, "unique_consecutive", return_inverse, return_counts)
 
@@ -446,7 +441,7 @@ def _shape_list(shape) -> str:
 def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, right: bool = False,
                  side: str | None = None, out=None, sorter: Tensor | None = None) -> Tensor:
     """Indices where ``values`` would be inserted into the innermost dim of ``sorted_sequence``."""
-    _require_tensor("searchsorted", "sorted_sequence", 1, sorted_sequence)
+    need_tensor(sorted_sequence, "searchsorted", "sorted_sequence", 1)
     seq_t = sorted_sequence
     xp = _xp(seq_t)
     seq = seq_t._data
@@ -486,7 +481,7 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, ri
                 f"{_shape_list(vals.shape)}")
     srt = None
     if sorter is not None:
-        _require_tensor("searchsorted", "sorter", 6, sorter)
+        need_tensor(sorter, "searchsorted", "sorter", 6)
         s = sorter._data
         if s.dtype != _INT64:
             raise RuntimeError(
@@ -519,7 +514,7 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, ri
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
               out=None) -> Tensor:
     """The bucket of each element of ``input`` given 1-d ``boundaries`` (``searchsorted``)."""
-    _require_tensor("bucketize", "boundaries", 2, boundaries)
+    need_tensor(boundaries, "bucketize", "boundaries", 2)
     if boundaries._data.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
@@ -528,7 +523,7 @@ def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool
 # -- bincount / histc / isin ---------------------------------------------------------------------
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     """Occurrences of each non-negative integer (or the summed ``weights``) in 1-d ``input``."""
-    _require_tensor("bincount", "input", 1, input)
+    need_tensor(input, "bincount")
     minlength = _int_arg(minlength, "bincount", "minlength", 3)
     x = input._data
     xp = _xp(input)
@@ -541,7 +536,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     if weights is None:
         r = xp.bincount(x, minlength=minlength).astype(_INT64, copy=False)
         return _wrap(r, input._device)
-    _require_tensor("bincount", "weights", 2, weights)
+    need_tensor(weights, "bincount", "weights", 2)
     w = weights._data
     if w.ndim != 1 or w.shape[0] != x.shape[0]:
         raise RuntimeError("weights should be 1-d and have the same length as input")
@@ -552,7 +547,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *, out=None) -> Tensor:
     """Histogram with ``bins`` equal-width bins over [min, max] (the data range when equal)."""
-    _require_tensor("histc", "input", 1, input)
+    need_tensor(input, "histc")
     bins = _int_arg(bins, "histc", "bins", 2)
     x = input._data
     xp = _xp(input)

@@ -17,7 +17,7 @@ from ...ops import activation as _act
 from ...ops import pointwise as _pw
 from ...ops._inplace import inplace as _inplace
 from ...ops._op import Op
-from ...ops._util import wrap_dim
+from ...ops._util import need_tensor, wrap_dim
 from ...ops.movement import cat as _cat
 from ...ops.pointwise import (
     gelu,
@@ -42,20 +42,13 @@ _LEGACY = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "u
            "bool": "Bool"}
 
 
-def _tensor_arg(x, fname: str, arg: str = "input", pos: int = 1) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
-    return x
-
-
 def _not_implemented(kernel: str, x: Tensor) -> NotImplementedError:
     name = _LEGACY.get(x._data.dtype.name, x._data.dtype.name)
     return NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
 
 
 def _floating_only(x, fname: str, kernel: str) -> Tensor:
-    _tensor_arg(x, fname)
+    need_tensor(x, fname)
     k = x._data.dtype.kind
     if k != "f" and k != "V":
         raise _not_implemented(kernel, x)
@@ -151,7 +144,7 @@ class Threshold(Op):
 
 
 def _threshold(input: Tensor, threshold, value) -> Tensor:
-    _tensor_arg(input, "threshold")
+    need_tensor(input, "threshold")
     k = input._data.dtype.kind
     if k == "b":
         raise _not_implemented(f"threshold_{input._device.type}", input)
@@ -244,7 +237,7 @@ class Glu(Op):
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """Gated linear unit: a * sigmoid(b) for the halves a, b of ``input`` along ``dim``."""
-    _tensor_arg(input, "glu")
+    need_tensor(input, "glu")
     nd = input._data.ndim
     if nd == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
@@ -274,8 +267,8 @@ class Prelu(Op):
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``max(0, x) + weight * min(0, x)``, weight per channel (dim 1) or a single value."""
-    _tensor_arg(input, "prelu")
-    _tensor_arg(weight, "prelu", "weight", 2)
+    need_tensor(input, "prelu")
+    need_tensor(weight, "prelu", "weight", 2)
     wd = weight._data
     if wd.ndim > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {wd.ndim}")
@@ -341,7 +334,7 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
                    dim: int = -1) -> Tensor:
     """Samples from the Gumbel-softmax distribution (one-hot with straight-through grads if ``hard``)."""
-    _tensor_arg(logits, "gumbel_softmax", "logits")
+    need_tensor(logits, "gumbel_softmax", "logits")
     g = _random.generator_for(logits._device, None)
     host = g._rng.exponential(1.0, logits._data.shape)
     e = host if logits._device is _CPU else _dev.to_device(host, logits._device)

@@ -17,6 +17,7 @@ from ..._tensor import Tensor, _wrap
 from ...backend import device as _dev
 from ...backend import dtypes
 from ...ops._op import Op
+from ...ops._util import tensor_arg_error
 from ...ops.linalg import matmul
 from ...ops.movement import cat
 from .dropout import dropout as _dropout
@@ -122,8 +123,7 @@ def _causal_keep(xp, n_query: int, n_key: int):
 def _sdpa_checks(query, key, value, attn_mask, dropout_p, is_causal) -> None:
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not "
-                            f"{type(t).__name__}")
+            raise tensor_arg_error("scaled_dot_product_attention", name, None, t)
     qd, kd, vd = query._data, key._data, value._data
     if qd.ndim < 2 or kd.ndim < 2 or vd.ndim < 2:
         raise RuntimeError(

@@ -7,15 +7,9 @@ from ..._tensor import Tensor
 from ...backend import dtypes
 from ...creation import tensor
 from ...ops._op import Op
-from ...ops._util import binary_operands, wrap_dim
+from ...ops._util import binary_operands, need_tensor, wrap_dim
 from ...ops.indexing import index_select
 from ...ops.pointwise import _broadcast_error
-
-
-def _tensor_arg(x, fname: str, arg: str, pos: int) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
 
 
 class _ClampMinPass(Op):
@@ -31,7 +25,7 @@ class _ClampMinPass(Op):
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim``."""
-    _tensor_arg(input, "normalize", "input", 1)
+    need_tensor(input, "normalize")
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps)
     r = input / denom
     if out is not None:
@@ -42,8 +36,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """``sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps))`` along ``dim`` (inputs broadcast)."""
-    _tensor_arg(x1, "cosine_similarity", "x1", 1)
-    _tensor_arg(x2, "cosine_similarity", "x2", 2)
+    need_tensor(x1, "cosine_similarity", "x1", 1)
+    need_tensor(x2, "cosine_similarity", "x2", 2)
     a, b = binary_operands(x1, x2)
     if not dtypes.from_numpy(a._data.dtype).is_floating_point:
         raise RuntimeError(
@@ -69,8 +63,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """``||x1 - x2 + eps||_p`` over the last dim (inputs broadcast)."""
-    _tensor_arg(x1, "pairwise_distance", "x1", 1)
-    _tensor_arg(x2, "pairwise_distance", "x2", 2)
+    need_tensor(x1, "pairwise_distance", "x1", 1)
+    need_tensor(x2, "pairwise_distance", "x2", 2)
     nd = max(x1._data.ndim, x2._data.ndim)
     diff = x1 - x2 + eps
     if nd == 0:
@@ -80,7 +74,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """Distances between all pairs of rows of a 2-d input (the upper triangle, row by row)."""
-    _tensor_arg(input, "pdist", "input", 1)
+    need_tensor(input, "pdist")
     if input._data.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input._data.ndim}D")
     if p < 0:

@@ -15,6 +15,7 @@ from ..._tensor import Tensor, _wrap
 from ...backend import device as _dev
 from ...ops._inplace import inplace as _inplace
 from ...ops._op import Op
+from ...ops._util import need_tensor
 
 _CPU = _dev.CPU
 _F32 = np.dtype(np.float32)
@@ -63,13 +64,6 @@ class AlphaMask(Op):
         return gy * _wrap(self.a, gy._device)
 
 
-def _float_input(input, fname: str) -> Tensor:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{fname}(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
-    return input
-
-
 def _noise_shape(x: Tensor, feature: bool) -> tuple:
     s = x._data.shape
     if not feature:
@@ -116,7 +110,7 @@ def _legacy(t: Tensor) -> str:
 
 
 def _run(input: Tensor, p, training, inplace, fn, feature: bool, fname: str) -> Tensor:
-    _float_input(input, fname)
+    need_tensor(input, fname)
     _check_p(p)
     if not training or p == 0.0 or input._data.size == 0:
         return input
@@ -129,7 +123,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
     _check_p(p)
     if not training or p == 0.0:
-        _float_input(input, "dropout")
+        need_tensor(input, "dropout")
         return input
     return _run(input, p, training, inplace, _dropout, False, "dropout")
 
@@ -166,7 +160,7 @@ def _feature_checks(input: Tensor, name: str, spatial: int) -> bool:
 
 
 def _feature_dropout(input: Tensor, p, training, inplace, name: str, spatial: int) -> Tensor:
-    _float_input(input, name)
+    need_tensor(input, name)
     _check_p(p)
     unbatched = _feature_checks(input, name, spatial)
     if not training or p == 0.0 or input._data.size == 0:
@@ -205,7 +199,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                           inplace: bool = False) -> Tensor:
     """Alpha dropout of whole channels (dim 1)."""
-    _float_input(input, "feature_alpha_dropout")
+    need_tensor(input, "feature_alpha_dropout")
     _check_p(p)
     if not training or p == 0.0 or input._data.size == 0:
         return input

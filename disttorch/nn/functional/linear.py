@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..._tensor import Tensor
 from ...backend import dtypes
 from ...ops._op import Op
+from ...ops._util import need_tensor
 from ...ops.linalg import Mm, _mat, matmul
 
 _C_NAME = {
@@ -63,12 +64,6 @@ class Linear(Op):
         return gx, gw, gb
 
 
-def _type_check(x, fname: str, arg: str, pos: int) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
-
-
 def _rows(shape) -> int:
     n = 1
     for s in shape[:-1]:
@@ -79,9 +74,9 @@ def _rows(shape) -> int:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dim of ``input``."""
     if type(input) is not Tensor and not isinstance(input, Tensor):
-        _type_check(input, "linear", "input", 1)
+        need_tensor(input, "linear")
     if not isinstance(weight, Tensor):
-        _type_check(weight, "linear", "weight", 2)
+        need_tensor(weight, "linear", "weight", 2)
     x, w = input._data, weight._data
     if w.ndim == 2 and x.ndim >= 1:
         k = x.shape[-1]
@@ -98,7 +93,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if bias is None:
             return Linear.apply(input, weight)
         if not isinstance(bias, Tensor):
-            _type_check(bias, "linear", "bias", 3)
+            need_tensor(bias, "linear", "bias", 3)
         b = bias._data
         if b.ndim == 1 and b.shape[0] == w.shape[0]:
             if b.dtype != x.dtype:
@@ -125,9 +120,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y[..., o] = sum_ij x1[..., i] * weight[o, i, j] * x2[..., j] + bias[o]``."""
-    _type_check(input1, "bilinear", "input1", 1)
-    _type_check(input2, "bilinear", "input2", 2)
-    _type_check(weight, "bilinear", "weight", 3)
+    need_tensor(input1, "bilinear", "input1", 1)
+    need_tensor(input2, "bilinear", "input2", 2)
+    need_tensor(weight, "bilinear", "weight", 3)
     s1, s2, sw = input1._data.shape, input2._data.shape, weight._data.shape
     if len(s1) != len(s2):
         raise RuntimeError(
@@ -146,7 +141,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         raise RuntimeError(
             f"bilinear(): input2 size does not match weight size: got {s2[-1]} but expected {sw[2]}")
     if bias is not None:
-        _type_check(bias, "bilinear", "bias", 4)
+        need_tensor(bias, "bilinear", "bias", 4)
         bs = bias._data.shape
         if len(bs) != 1 or bs[0] != sw[0]:
             raise RuntimeError(

@@ -25,7 +25,7 @@ import numpy as np
 from ..._tensor import Tensor, _wrap
 from ...autograd import grad_mode
 from ...ops._op import Op
-from ...ops._util import cast, wrap_dim
+from ...ops._util import cast, need_tensor, wrap_dim
 from ...ops.conv import avg_pool2d, avg_pool3d
 from ...ops.movement import pad
 
@@ -53,13 +53,6 @@ def _low(dt) -> bool:
 
 def _legacy(dt) -> str:
     return _LEGACY.get(dt.name, dt.name)
-
-
-def _need_tensor(fname: str, name: str, pos: int, v) -> None:
-    if not isinstance(v, Tensor):
-        raise TypeError(
-            f"{fname}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
-        )
 
 
 def _check_float(x: Tensor, kernel: str) -> None:
@@ -345,7 +338,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     In training the batch statistics normalize the input (biased variance) and update the
     running statistics in place (unbiased variance); otherwise the running ones are used.
     """
-    _need_tensor("batch_norm", "input", 1, input)
+    need_tensor(input, "batch_norm")
     shape = input._data.shape
     if training:
         _verify_batch_size(input.size())
@@ -412,7 +405,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Instance normalization: each (sample, channel) over its spatial dims of (N, C, *)."""
-    _need_tensor("instance_norm", "input", 1, input)
+    need_tensor(input, "instance_norm")
     shape = input._data.shape
     if use_input_stats:
         size_prods = 1
@@ -481,7 +474,7 @@ def _check_normalized(input: Tensor, ns: tuple[int, ...], weight, bias, with_bia
 def layer_norm(input: Tensor, normalized_shape: list[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Layer normalization over the trailing ``normalized_shape`` dims."""
-    _need_tensor("layer_norm", "input", 1, input)
+    need_tensor(input, "layer_norm")
     ns = _shape_list("layer_norm", normalized_shape)
     _check_normalized(input, ns, weight, bias, True, False)
     _check_float(input, "LayerNormKernelImpl")
@@ -501,7 +494,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Group normalization: channels of (N, C, *) split into ``num_groups`` groups, each
     normalized over its channels and spatial dims, then a per-channel affine map."""
-    _need_tensor("group_norm", "input", 1, input)
+    need_tensor(input, "group_norm")
     shape = input._data.shape
     nd = len(shape)
     if nd < 2:
@@ -538,7 +531,7 @@ def rms_norm(input: Tensor, normalized_shape: list[int], weight: Tensor | None =
              eps: float | None = None) -> Tensor:
     """Root-mean-square normalization over the trailing ``normalized_shape`` dims; ``eps``
     defaults to the machine epsilon of the computation dtype."""
-    _need_tensor("rms_norm", "input", 1, input)
+    need_tensor(input, "rms_norm")
     ns = _shape_list("rms_norm", normalized_shape)
     _check_normalized(input, ns, weight, None, False, True)
     _check_float(input, "rms_norm")
@@ -559,7 +552,7 @@ def rms_norm(input: Tensor, normalized_shape: list[int], weight: Tensor | None =
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
     """Local response normalization across channels (dim 1) of an (N, C, *) input."""
-    _need_tensor("local_response_norm", "input", 1, input)
+    need_tensor(input, "local_response_norm")
     dim = input.dim()
     if dim < 3:
         raise ValueError(

@@ -8,6 +8,7 @@ from ...autograd import grad_mode
 from ...backend import device as _dev
 from ...backend import dtypes
 from ...ops._op import Op
+from ...ops._util import tensor_arg_error
 from ...ops.movement import _add_at
 
 _CPU = _dev.CPU
@@ -108,11 +109,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input`` (output shape ``input.shape + (D,)``)."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"embedding(): argument 'indices' (position 2) must be Tensor, not "
-                        f"{type(input).__name__}")
+        raise tensor_arg_error("embedding", "indices", 2, input)
     if not isinstance(weight, Tensor):
-        raise TypeError(f"embedding(): argument 'weight' (position 1) must be Tensor, not "
-                        f"{type(weight).__name__}")
+        raise tensor_arg_error("embedding", "weight", 1, weight)
     n = weight._data.shape[0] if weight._data.ndim else 0
     if padding_idx is not None:
         if padding_idx > 0:
@@ -149,8 +148,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding of the integer ``tensor`` (shape ``tensor.shape + (num_classes,)``)."""
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"one_hot(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(tensor).__name__}")
+        raise tensor_arg_error("one_hot", "input", 1, tensor)
     a = tensor._data
     if a.dtype != _INT64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")

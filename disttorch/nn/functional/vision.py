@@ -17,6 +17,7 @@ from ..._tensor import Tensor
 from ...backend import device as _dev
 from ...backend import dtypes
 from ...ops._op import Op
+from ...ops._util import tensor_arg_error
 from ...ops.movement import _add_at, pad
 
 _CPU = _dev.CPU
@@ -232,7 +233,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 antialias: bool = False) -> Tensor:
     """Resize the spatial dims of an (N, C, ...) input by ``size`` or ``scale_factor``."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}")
+        raise tensor_arg_error("interpolate", "input", None, input)
     nd = input._data.ndim
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:

@@ -57,13 +57,6 @@ def _shape(t: Tensor) -> list[int]:
     return list(t._data.shape)
 
 
-def _need_tensor(fname: str, name: str, pos: int, v) -> None:
-    if not isinstance(v, Tensor):
-        raise TypeError(
-            f"{fname}(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}"
-        )
-
-
 def _index(v, name: str, fname: str) -> int:
     try:
         return operator.index(v)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from ..._tensor import Tensor
-from ._common import _as2d, _index, _IntArg, _need_tensor, _not_implemented, _seq
+from .._util import need_tensor
+from ._common import _as2d, _index, _IntArg, _not_implemented, _seq
 from .pool_ops import _AdaptiveAvgPool, _AdaptiveMaxPool
 
 
 def _adaptive_input(fname: str, nd: int, input, output_size, is_max: bool):
     """Checks of an adaptive pool; returns (unbatched, output size tuple)."""
-    _need_tensor(fname, "input", 1, input)
+    need_tensor(input, fname)
     shape = input._data.shape
     dim = len(shape)
     if nd == 1:

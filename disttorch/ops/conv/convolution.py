@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..._tensor import Tensor
 from ...backend import dtypes
 from .. import _conv_kernels as K
-from ._common import _as2d, _index, _IntArg, _legacy, _nd_ints, _need_tensor, _shape
+from .._util import need_tensor
+from ._common import _as2d, _index, _IntArg, _legacy, _nd_ints, _shape
 from .conv_ops import _Conv, _ConvT, _PadEnd
 
 
@@ -40,10 +41,10 @@ _AXES = {1: ("height", "width"), 2: ("height", "width"), 3: ("depth", "height", 
 
 def _check_conv_common(fname, nd, input, weight, bias) -> bool:
     """Type and rank checks; returns whether the input is unbatched."""
-    _need_tensor(fname, "input", 1, input)
-    _need_tensor(fname, "weight", 2, weight)
+    need_tensor(input, fname)
+    need_tensor(weight, fname, "weight", 2)
     if bias is not None:
-        _need_tensor(fname, "bias", 3, bias)
+        need_tensor(bias, fname, "bias", 3)
     dim = input._data.ndim
     if dim != nd + 1 and dim != nd + 2:
         raise RuntimeError(

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from .. import _conv_kernels as K
-from ._common import _as2d, _i64, _index, _IntArg, _nd_ints, _need_tensor, _not_implemented
+from .._util import need_tensor
+from ._common import _as2d, _i64, _index, _IntArg, _nd_ints, _not_implemented
 from .pool_ops import _AvgPool, _MaxPool
 
 _COUNT = {1: "one int", 2: "two ints", 3: "three ints"}
@@ -40,7 +41,7 @@ def _pool_ksp(fname: str, nd: int, kernel_size, stride, padding):
 
 def _pool_input(fname: str, nd: int, input, *, max_pool1d: bool = False) -> bool:
     """Rank and non-empty checks of a (max/avg) pool input; returns whether unbatched."""
-    _need_tensor(fname, "input", 1, input)
+    need_tensor(input, fname)
     shape = input._data.shape
     dim = len(shape)
     if fname == "avg_pool1d" and dim not in (2, 3):

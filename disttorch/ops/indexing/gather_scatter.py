@@ -6,7 +6,7 @@ import numpy as np
 from ..._tensor import Tensor, _wrap
 from ...backend.shims import scatter_add as _scatter_add
 from .._op import Op
-from .._util import is_scalar, wrap_dim
+from .._util import is_scalar, tensor_arg_error, wrap_dim
 from ._common import (
     _INT32,
     _INT64,
@@ -211,9 +211,7 @@ def _full_like_index(input: Tensor, index: Tensor, value) -> Tensor:
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
     if not isinstance(src, Tensor):
-        raise TypeError(
-            f"scatter_add(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}"
-        )
+        raise tensor_arg_error("scatter_add", "src", 3, src)
     if src._data.dtype != input._data.dtype:
         raise RuntimeError("scatter_add(): Expected self.dtype to be equal to src.dtype")
     x, d, idx, s, zero_d = _scatter_prepare("scatter_add", input, dim, index, src)
@@ -354,9 +352,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
             f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
         )
     if not isinstance(src, Tensor):
-        raise TypeError(
-            f"scatter_reduce(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}"
-        )
+        raise tensor_arg_error("scatter_reduce", "src", 3, src)
     if src._data.dtype != input._data.dtype:
         raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
     x, d, idx, s, zero_d = _scatter_prepare("scatter_reduce", input, dim, index, src)

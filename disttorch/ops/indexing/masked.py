@@ -7,7 +7,7 @@ from ...backend import device as _dev
 from ...backend import dtypes
 from .._inplace import inplace
 from .._op import Op
-from .._util import cast, is_scalar
+from .._util import cast, is_scalar, tensor_arg_error
 from ._common import _TORCH_NAMES, _broadcast_shape, _needs_graph, _shape_str, _tname, _xp, _zero
 from .getitem import AdvIndex, _pad_to
 
@@ -38,7 +38,7 @@ class MaskedFill(Op):
 
 def _mask_array(mask: Tensor, input: Tensor, what: str):
     if not isinstance(mask, Tensor):
-        raise TypeError(f"{what}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+        raise tensor_arg_error(what, "mask", None, mask)
     m = mask._data
     if m.dtype.kind != "b":
         name = dtypes.from_numpy(m.dtype).name

@@ -6,7 +6,7 @@ from ...backend import dtypes
 from ...backend.shims import scatter_add as _scatter_add
 from .._inplace import inplace
 from .._op import Op
-from .._util import cast, is_scalar
+from .._util import cast, is_scalar, tensor_arg_error
 from ._common import _CPU, _needs_graph, _shape_str, _tname, _xp
 from .getitem import _apply_keys
 from .key import _fast_basic_key, _parse, _parse_checked
@@ -153,9 +153,7 @@ def _setitem_graph(self: Tensor, key, value) -> None:
 def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
     """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``)."""
     if not isinstance(values, Tensor):
-        raise TypeError(
-            f"index_put(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}"
-        )
+        raise tensor_arg_error("index_put", "values", 2, values)
     indices = tuple(indices)
     for i, t in enumerate(indices):
         if not isinstance(t, Tensor):

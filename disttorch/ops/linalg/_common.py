@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._tensor import Tensor
 from ...backend import dtypes
 from .._util import wrap_dim
 
@@ -45,11 +44,6 @@ def _prod(shape) -> int:
     for s in shape:
         n *= s
     return n
-
-
-def _require_tensor(fn: str, name: str, pos: int, x) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
 
 
 def _no_bool(a, kernel: str) -> None:

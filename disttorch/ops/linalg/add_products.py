@@ -5,7 +5,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from .._op import Op
-from .._util import cast, result_type
+from .._util import cast, need_tensor, result_type
 from ._common import (
     _bmm_batch_error,
     _check_bmm_operands,
@@ -13,7 +13,6 @@ from ._common import (
     _mat,
     _mm_shape_error,
     _no_bool,
-    _require_tensor,
     _sname,
 )
 from .products import Bmm, Mm, Mv, matmul
@@ -146,7 +145,7 @@ def _check_broadcastable(t: Tensor, shape: tuple) -> None:
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``."""
     for i, (n, x) in enumerate((("input", input), ("mat1", mat1), ("mat2", mat2))):
-        _require_tensor("addmm", n, i + 1, x)
+        need_tensor(x, "addmm", n, i + 1)
     a, b, c = mat1._data, mat2._data, input._data
     for name, x in (("mat1", a), ("mat2", b)):
         if x.ndim != 2:
@@ -166,7 +165,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``."""
     for i, (n, x) in enumerate((("input", input), ("mat", mat), ("vec", vec))):
-        _require_tensor("addmv", n, i + 1, x)
+        need_tensor(x, "addmv", n, i + 1)
     a, v, c = mat._data, vec._data, input._data
     if a.ndim != 2 or v.ndim != 1 or c.ndim > 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {c.ndim}, {a.ndim}, {v.ndim}")
@@ -186,7 +185,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: fl
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     for i, (n, x) in enumerate((("input", input), ("batch1", batch1), ("batch2", batch2))):
-        _require_tensor("baddbmm", n, i + 1, x)
+        need_tensor(x, "baddbmm", n, i + 1)
     a, b, c = batch1._data, batch2._data, input._data
     _check_bmm_operands(a, b, True)
     if b.shape[0] != a.shape[0] or b.shape[1] != a.shape[2]:
@@ -203,7 +202,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, a
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     for i, (n, x) in enumerate((("input", input), ("batch1", batch1), ("batch2", batch2))):
-        _require_tensor("addbmm", n, i + 1, x)
+        need_tensor(x, "addbmm", n, i + 1)
     a, b, c = batch1._data, batch2._data, input._data
     _check_bmm_operands(a, b, True)
     if a.shape[0] != b.shape[0]:
@@ -225,7 +224,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, al
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
     """``beta * input + alpha * outer(vec1, vec2)`` (with type promotion)."""
     for i, (n, x) in enumerate((("input", input), ("vec1", vec1), ("vec2", vec2))):
-        _require_tensor("addr", n, i + 1, x)
+        need_tensor(x, "addr", n, i + 1)
     for name, x in (("vec1", vec1), ("vec2", vec2)):
         if x._data.ndim != 1:
             raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {x._data.ndim}-D")

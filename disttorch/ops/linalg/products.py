@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from .._op import Op
+from .._util import need_tensor
 from ._common import (
     _F32,
     _LOWP,
@@ -14,7 +15,6 @@ from ._common import (
     _mm_shape_error,
     _no_bool,
     _prod,
-    _require_tensor,
     _sname,
 )
 
@@ -138,9 +138,9 @@ class Bmm(Matmul):
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with torch's rules for 1-d operands and broadcast batch dims."""
     if not isinstance(input, Tensor):
-        _require_tensor("matmul", "input", 1, input)
+        need_tensor(input, "matmul")
     if not isinstance(other, Tensor):
-        _require_tensor("matmul", "other", 2, other)
+        need_tensor(other, "matmul", "other", 2)
     a, b = input._data, other._data
     da, db = a.ndim, b.ndim
     if da == 2 and db == 2:
@@ -201,8 +201,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices (2-d only)."""
-    _require_tensor("mm", "input", 1, input)
-    _require_tensor("mm", "mat2", 2, mat2)
+    need_tensor(input, "mm")
+    need_tensor(mat2, "mm", "mat2", 2)
     a, b = input._data, mat2._data
     if a.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -218,8 +218,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of two 3-d tensors with the same batch size."""
-    _require_tensor("bmm", "input", 1, input)
-    _require_tensor("bmm", "mat2", 2, mat2)
+    need_tensor(input, "bmm")
+    need_tensor(mat2, "bmm", "mat2", 2)
     a, b = input._data, mat2._data
     _check_bmm_operands(a, b, False)
     if b.shape[0] != a.shape[0] or b.shape[1] != a.shape[2]:
@@ -232,8 +232,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product."""
-    _require_tensor("mv", "input", 1, input)
-    _require_tensor("mv", "vec", 2, vec)
+    need_tensor(input, "mv")
+    need_tensor(vec, "mv", "vec", 2)
     a, v = input._data, vec._data
     if a.ndim != 2 or v.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
@@ -243,8 +243,8 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
 
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-d tensors."""
-    _require_tensor("dot", "input", 1, input)
-    _require_tensor("dot", "tensor", 2, tensor)
+    need_tensor(input, "dot")
+    need_tensor(tensor, "dot", "tensor", 2)
     a, b = input._data, tensor._data
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")

@@ -5,8 +5,8 @@ import numpy as np
 
 from ..._tensor import Tensor
 from .._op import Op
-from .._util import wrap_dim
-from ._common import _broadcast_batch, _no_bool, _prod, _require_tensor, _sname
+from .._util import need_tensor, wrap_dim
+from ._common import _broadcast_batch, _no_bool, _prod, _sname
 from .products import Dot, mm
 
 
@@ -26,8 +26,8 @@ class Cross(Op):
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two 1-d tensors (with type promotion)."""
-    _require_tensor("outer", "input", 1, input)
-    _require_tensor("outer", "vec2", 2, vec2)
+    need_tensor(input, "outer")
+    need_tensor(vec2, "outer", "vec2", 2)
     for name, x in (("self", input), ("vec2", vec2)):
         if x._data.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {x._data.ndim}-D")
@@ -41,8 +41,8 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
     """Sum-product over the last dims of both tensors (a plain product with a 0-d operand)."""
-    _require_tensor("inner", "input", 1, input)
-    _require_tensor("inner", "other", 2, other)
+    need_tensor(input, "inner")
+    need_tensor(other, "inner", "other", 2)
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         return input * other
@@ -81,8 +81,8 @@ def _dims_list(dims) -> tuple[list, list]:
 
 def tensordot(a: Tensor, b: Tensor, dims: int | tuple | list | Tensor = 2) -> Tensor:
     """Contract ``dims`` (an int: the last dims of ``a`` with the first of ``b``; or two lists)."""
-    _require_tensor("tensordot", "a", 1, a)
-    _require_tensor("tensordot", "b", 2, b)
+    need_tensor(a, "tensordot", "a", 1)
+    need_tensor(b, "tensordot", "b", 2)
     sa, sb = a._data.shape, b._data.shape
     da, db = _dims_list(dims)
     if db is None:
@@ -131,8 +131,8 @@ def tensordot(a: Tensor, b: Tensor, dims: int | tuple | list | Tensor = 2) -> Te
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
     """Kronecker product (with type promotion)."""
-    _require_tensor("kron", "input", 1, input)
-    _require_tensor("kron", "other", 2, other)
+    need_tensor(input, "kron")
+    need_tensor(other, "kron", "other", 2)
     sa, sb = input._data.shape, other._data.shape
     nd = max(len(sa), len(sb))
     sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
@@ -146,8 +146,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """Cross product of 3-vectors along ``dim`` (default: the first dim of size 3)."""
-    _require_tensor("cross", "input", 1, input)
-    _require_tensor("cross", "other", 2, other)
+    need_tensor(input, "cross")
+    need_tensor(other, "cross", "other", 2)
     a, b = input._data, other._data
     if a.ndim != b.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")

@@ -8,7 +8,7 @@ import numpy as np
 from ..._tensor import Tensor, _wrap
 from ...backend import device as _dev
 from ...backend import dtypes
-from .._util import cast
+from .._util import cast, tensor_arg_error
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -33,28 +33,16 @@ def _legacy(t: Tensor) -> str:
     return dtypes.from_numpy(t._data.dtype).legacy_name
 
 
-def _type_error(fname: str, arg: str, pos: int, value) -> TypeError:
-    return TypeError(
-        f"{fname}(): argument '{arg}' (position {pos}) must be Tensor, not {type(value).__name__}"
-    )
-
-
-def _need_tensor(x, fname: str, arg: str = "input", pos: int = 1) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise _type_error(fname, arg, pos, x)
-    return x
-
-
 def _floating(x, fname: str) -> Tensor:
     """``x`` itself when floating; integer and bool tensors as the default float dtype."""
     try:
         k = x._data.dtype.kind
     except AttributeError:
-        raise _type_error(fname, "input", 1, x) from None
+        raise tensor_arg_error(fname, "input", 1, x) from None
     if k == "f" or k == "V":
         return x
     if not isinstance(x, Tensor):
-        raise _type_error(fname, "input", 1, x)
+        raise tensor_arg_error(fname, "input", 1, x)
     return cast(x, dtypes.get_default_dtype().np)
 
 
@@ -63,7 +51,7 @@ def _float_only(x, kernel: str, device_suffix: bool = True) -> Tensor:
     try:
         k = x._data.dtype.kind
     except AttributeError:
-        raise _type_error(kernel.split("_")[0], "input", 1, x) from None
+        raise tensor_arg_error(kernel.split("_")[0], "input", 1, x) from None
     if k == "f" or k == "V":
         return x
     name = f"{kernel}_{x._device.type}" if device_suffix else kernel

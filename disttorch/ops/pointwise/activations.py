@@ -8,7 +8,8 @@ import numpy as np
 from ..._tensor import Tensor
 from .._inplace import inplace
 from .._op import Op
-from ._common import _2_SQRTPI, _BITS, _F32, _float_only, _need_tensor, _quiet, _select
+from .._util import need_tensor
+from ._common import _2_SQRTPI, _BITS, _F32, _float_only, _quiet, _select
 from .selection import where
 from .special import _erf
 from .unary import sigmoid, tanh
@@ -55,7 +56,7 @@ class ReluGrad(Op):
 
 def relu(input: Tensor) -> Tensor:
     """Elementwise max(x, 0); integer dtypes are kept."""
-    _need_tensor(input, "relu")
+    need_tensor(input, "relu")
     if input._data.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     return Relu.apply(input)
@@ -87,7 +88,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 
 def _hardtanh(input: Tensor, min_val, max_val) -> Tensor:
-    _need_tensor(input, "hardtanh")
+    need_tensor(input, "hardtanh")
     k = input._data.dtype.kind
     if k == "b":
         raise RuntimeError("Bool inputs not supported for hardtanh")
@@ -324,11 +325,11 @@ def _hardswish(input: Tensor) -> Tensor:
 
 def softsign(input: Tensor) -> Tensor:
     """Elementwise x / (1 + |x|)."""
-    _need_tensor(input, "softsign")
+    need_tensor(input, "softsign")
     return input / (input.abs() + 1)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
     """Elementwise x - tanh(x)."""
-    _need_tensor(input, "tanhshrink")
+    need_tensor(input, "tanhshrink")
     return input - tanh(input)

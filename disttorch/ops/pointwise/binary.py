@@ -4,17 +4,15 @@ from __future__ import annotations
 from ..._tensor import Tensor
 from .._inplace import inplace
 from .._op import Op
-from .._util import binary_operands, cast, is_scalar
+from .._util import binary_operands, cast, is_scalar, need_tensor, tensor_arg_error
 from ..comparison import isnan
 from ._common import (
     _F32,
     _F64,
     _LN2,
     _legacy,
-    _need_tensor,
     _quiet,
     _select,
-    _type_error,
     _zeros_like,
 )
 from .selection import where
@@ -73,8 +71,8 @@ class Fmin(Op):
 
 
 def _tensor_pair(input, other, fname: str):
-    _need_tensor(input, fname)
-    _need_tensor(other, fname, "other", 2)
+    need_tensor(input, fname)
+    need_tensor(other, fname, "other", 2)
     return binary_operands(input, other)
 
 
@@ -101,8 +99,8 @@ def fmin(input: Tensor, other: Tensor) -> Tensor:
 def _float_pair(input, other, fname: str, kernel: str | None = None, scalars: bool = False):
     """Promoted float operands; ints give the default float (or raise for float-only kernels)."""
     if not scalars:
-        _need_tensor(input, fname)
-        _need_tensor(other, fname, "other", 2)
+        need_tensor(input, fname)
+        need_tensor(other, fname, "other", 2)
     a, b = binary_operands(input, other, float_result=kernel is None)
     if kernel is not None and a._data.dtype.kind not in "fV":
         raise NotImplementedError(f'"{kernel}_{a._device.type}" not implemented for \'{_legacy(a)}\'')
@@ -235,13 +233,13 @@ def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
 def xlogy(input, other) -> Tensor:
     """Elementwise input * log(other), 0 where input is 0 (unless other is NaN)."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise _type_error("xlogy", "input", 1, input)
+        raise tensor_arg_error("xlogy", "input", 1, input)
     return Xlogy.apply(*_float_pair(input, other, "xlogy", scalars=True))
 
 
 def copysign(input: Tensor, other) -> Tensor:
     """Elementwise magnitude of input with the sign of other."""
-    _need_tensor(input, "copysign")
+    need_tensor(input, "copysign")
     return Copysign.apply(*_float_pair(input, other, "copysign", scalars=True))
 
 
@@ -258,8 +256,8 @@ class Heaviside(Op):
 
 def heaviside(input: Tensor, values: Tensor) -> Tensor:
     """Elementwise step: 0 for x < 0, ``values`` at x == 0, 1 for x > 0."""
-    _need_tensor(input, "heaviside")
-    _need_tensor(values, "heaviside", "values", 2)
+    need_tensor(input, "heaviside")
+    need_tensor(values, "heaviside", "values", 2)
     if input._data.dtype != values._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return Heaviside.apply(input, values)
@@ -289,13 +287,13 @@ def float_power(input, exponent) -> Tensor:
         return FloatPow.apply(cast(input, _F64), cast(exponent, _F64))
     if isinstance(input, Tensor):
         if not is_scalar(exponent):
-            raise _type_error("float_power", "exponent", 2, exponent)
+            raise tensor_arg_error("float_power", "exponent", 2, exponent)
         return cast(input, _F64).pow(float(exponent))
     if isinstance(exponent, Tensor):
         if not is_scalar(input):
-            raise _type_error("float_power", "input", 1, input)
+            raise tensor_arg_error("float_power", "input", 1, input)
         return float(input) ** cast(exponent, _F64)
-    raise _type_error("float_power", "input", 1, input)
+    raise tensor_arg_error("float_power", "input", 1, input)
 
 
 def _float_power_(self: Tensor, exponent) -> Tensor:

@@ -8,9 +8,9 @@ import numpy as np
 from ..._tensor import Tensor
 from ...backend import dtypes
 from .._op import Op
-from .._util import cast, is_scalar, result_type
+from .._util import cast, is_scalar, need_tensor, result_type
 from ..comparison import isfinite
-from ._common import _F32, _apply_bc, _need_tensor, _select
+from ._common import _F32, _apply_bc, _select
 from .selection import where
 
 # -- clamp -------------------------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ class ClampTensor(Op):
 
 
 def _clamp(input: Tensor, min, max, kind: str = "") -> Tensor:
-    _need_tensor(input, "clamp")
+    need_tensor(input, "clamp")
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     tmin, tmax = isinstance(min, Tensor), isinstance(max, Tensor)
@@ -161,7 +161,7 @@ class NanToNum(Op):
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
     """Replace NaN, +inf and -inf by finite values (default: 0 and the dtype's extremes)."""
-    _need_tensor(input, "nan_to_num")
+    need_tensor(input, "nan_to_num")
     dt = input._data.dtype
     if dt.kind in "fV":
         if dt.kind == "V":  # bfloat16 (numpy's finfo does not know it)

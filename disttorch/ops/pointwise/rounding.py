@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from .._op import Op
-from ._common import _F32, _legacy, _need_tensor, _zeros_like
+from .._util import need_tensor
+from ._common import _F32, _legacy, _zeros_like
 
 
 class _Rounding(Op):
@@ -50,7 +51,7 @@ class RoundDecimals(_Rounding):
 
 def _rounding(name: str, op: type, doc: str):
     def fn(input: Tensor) -> Tensor:
-        _need_tensor(input, name)
+        need_tensor(input, name)
         if input._data.dtype.kind == "b":
             raise NotImplementedError(f'"{name}_vml_{input._device.type}" not implemented for \'Bool\'')
         return op.apply(input)
@@ -71,7 +72,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - torch'
     """Elementwise round half to even, to ``decimals`` decimal places."""
     if decimals == 0:
         return _round0(input)
-    _need_tensor(input, "round")
+    need_tensor(input, "round")
     if input._data.dtype.kind not in "fV":
         raise NotImplementedError(
             f'"round_{input._device.type}" not implemented for \'{_legacy(input)}\'')

@@ -7,8 +7,8 @@ import numpy as np
 
 from ..._tensor import Tensor
 from .._op import Op
-from .._util import cast, is_scalar, result_type, scalar_tensor
-from ._common import _apply_bc, _legacy, _need_tensor, _select
+from .._util import cast, is_scalar, need_tensor, result_type, scalar_tensor
+from ._common import _apply_bc, _legacy, _select
 
 
 class Where(Op):
@@ -38,7 +38,7 @@ def where(condition: Tensor, input=None, other=None):
 
     ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
     """
-    _need_tensor(condition, "where", "condition")
+    need_tensor(condition, "where", "condition")
     if input is None and other is None:
         return NonzeroTuple.apply(condition)
     k = condition._data.dtype.kind

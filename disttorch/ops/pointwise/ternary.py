@@ -4,8 +4,8 @@ from __future__ import annotations
 from ..._tensor import Tensor
 from ...backend import dtypes
 from .._op import Op
-from .._util import cast, is_scalar, result_type
-from ._common import _apply_bc, _float_only, _need_tensor, _quiet, _select
+from .._util import cast, is_scalar, need_tensor, result_type
+from ._common import _apply_bc, _float_only, _quiet, _select
 
 
 class Lerp(Op):
@@ -40,8 +40,8 @@ class LerpScalar(Op):
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     """Linear interpolation input + weight * (end - input)."""
-    _need_tensor(input, "lerp")
-    _need_tensor(end, "lerp", "end", 2)
+    need_tensor(input, "lerp")
+    need_tensor(end, "lerp", "end", 2)
     if end._data.dtype != input._data.dtype:
         raise RuntimeError(
             f"expected dtype {_torch_name(input)} for `end` but got dtype {_torch_name(end)}")
@@ -93,9 +93,9 @@ class Addcdiv(Op):
 
 
 def _addc_operands(input, tensor1, tensor2, value, fname):
-    _need_tensor(input, fname)
-    _need_tensor(tensor1, fname, "tensor1", 2)
-    _need_tensor(tensor2, fname, "tensor2", 3)
+    need_tensor(input, fname)
+    need_tensor(tensor1, fname, "tensor1", 2)
+    need_tensor(tensor2, fname, "tensor2", 3)
     dt = input._data.dtype
     if tensor1._data.dtype == dt and tensor2._data.dtype == dt:
         ins = (input, tensor1, tensor2)

@@ -5,7 +5,8 @@ import math
 
 from ..._tensor import Tensor
 from .._op import Op
-from ._common import _2_SQRTPI, _F32, _F64, _LN2, _float_only, _floating, _need_tensor, _quiet, _select
+from .._util import need_tensor
+from ._common import _2_SQRTPI, _F32, _F64, _LN2, _float_only, _floating, _quiet, _select
 from .selection import where
 from .special import _erf, _erfc, _erfinv
 
@@ -144,7 +145,7 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 def square(input: Tensor) -> Tensor:
     """Elementwise x * x (integers stay integers, bool becomes int64)."""
-    _need_tensor(input, "square")
+    need_tensor(input, "square")
     return input.pow(2)
 
 
