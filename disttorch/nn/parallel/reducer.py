@@ -134,7 +134,7 @@ class Reducer:
         self.buckets = self._build_buckets(bucket_cap_mb)
         # grads adopt views of host buffers; a device grad is copied back (cheap there, and
         # the views' liveness is only visible through numpy's reference counts)
-        self.adopt = all(p._device.type == "cpu" for _, p in named_params)
+        self.adopt = not gradient_as_bucket_view and all(p._device.type == "cpu" for _, p in named_params)
         self.where = {}  # param index -> (bucket, slot)
         for b in self.buckets:
             for slot, (i, _) in enumerate(b.params):
@@ -214,7 +214,7 @@ class Reducer:
                 "before one backward."
             )
         param = self.named_params[index][1]
-        if not bucket.claimed and not self.as_view and self.adopt:
+        if self.adopt and not bucket.claimed:
             bucket.claim()
         view = bucket.view(slot)
         # torch hands comm hooks the summed grads; without a hook the average is built here
@@ -324,7 +324,7 @@ class Reducer:
         # non-blocking, like the active ranks' calls: MPI never matches a blocking
         # collective with a non-blocking one
         for b in self.buckets:
-            if not self.as_view and self.adopt:
+            if self.adopt:
                 b.claim()
             b.buffer._data[...] = 0
             collectives.all_reduce(b.buffer, ReduceOp.SUM, self.group, async_op=True).wait()
