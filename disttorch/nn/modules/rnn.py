@@ -5,6 +5,12 @@ time with two ops per step: ``addmm`` for the recurrent product and one fused ce
 (``_LSTMCell`` / ``_GRUCell``) for the gate nonlinearities. The fused ops' backward runs on
 arrays when no graph is being built and with Tensor ops under ``create_graph=True`` (so
 higher-order gradients are right).
+
+A ``PackedSequence`` input runs the same two ops per step on the rows still active at that
+step (``batch_sizes[t]``, a prefix since the batch is sorted by decreasing length): the
+forward direction drops the rows of finished sequences, keeping their last state as the
+final one; the reverse direction starts each sequence from its initial state at its own
+last step.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from ...ops.movement import cat, stack
 from .. import functional as F
 from .. import init as _init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 _grad_state = grad_mode.state
@@ -302,8 +309,9 @@ class RNNBase(Module):
         return type(self).__name__
 
     # -- the time loop -------------------------------------------------------------------
-    def _run(self, x: Tensor, h0: Tensor, c0: Tensor | None):
-        """``x`` (T, B, I); ``h0``/``c0`` (L*D, B, *): returns (output, h_n, c_n or None)."""
+    def _run(self, x: Tensor, h0: Tensor, c0: Tensor | None, batch_sizes: list[int] | None = None):
+        """``x`` (T, B, I), or packed (N, I) with ``batch_sizes``; ``h0``/``c0`` (L*D, B, *):
+        returns (output, h_n, c_n or None)."""
         mode = self.mode
         lstm = mode == "LSTM"
         gru = mode == "GRU"
@@ -322,7 +330,13 @@ class RNNBase(Module):
                 b_ih, b_hh = P.get("bias_ih" + sfx), P.get("bias_hh" + sfx)
                 w_hr = P.get("weight_hr" + sfx)
                 k = layer * D + d
-                if gru:
+                if batch_sizes is not None:
+                    out, h, c = self._packed_dir(layer_input, batch_sizes, h0s[k],
+                                                 c0s[k] if lstm else None, w_ih, w_hh, b_ih, b_hh,
+                                                 w_hr, bool(d))
+                    if lstm:
+                        cn.append(c)
+                elif gru:
                     out, h = self._gru_dir(layer_input, h0s[k], w_ih, w_hh, b_ih, b_hh, bool(d))
                 elif lstm:
                     out, h, c = self._lstm_dir(layer_input, h0s[k], c0s[k], w_ih, w_hh, b_ih, b_hh,
@@ -376,6 +390,107 @@ class RNNBase(Module):
             h = act(_addmm(xs[t], h, w_hh_t))
             outs[t] = h
         return stack(outs, 0), h
+
+    def _packed_dir(self, x, bs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+        """One layer and direction over packed ``x`` (sum(bs), I): (output, h_n, c_n)."""
+        mode = self.mode
+        gru = mode == "GRU"
+        b = b_ih if gru else (b_ih + b_hh if b_ih is not None else None)
+        xs = F.linear(x, w_ih, b).split(bs, 0)
+        w_hh_t = w_hh.t()
+        w_hr_t = w_hr.t() if w_hr is not None else None
+        act = F.relu if mode == "RNN_RELU" else Tensor.tanh
+
+        def step(t, h, c):
+            if gru:
+                hg = _addmm(b_hh, h, w_hh_t) if b_hh is not None else Mm.apply(h, w_hh_t)
+                return _GRUCell.apply(xs[t], hg, h), None
+            if c is not None:
+                h, c = _LSTMCell.apply(_addmm(xs[t], h, w_hh_t), c)
+                return (Mm.apply(h, w_hr_t) if w_hr_t is not None else h), c
+            return act(_addmm(xs[t], h, w_hh_t)), None
+
+        T = len(bs)
+        outs = [None] * T
+        if not reverse:
+            h, c = h0, c0
+            done_h, done_c = [], []
+            for t in range(T):
+                n = bs[t]
+                if n < h.shape[0]:  # rows n.. ended at step t-1: their state is final
+                    done_h.append(h[n:])
+                    h = h[:n]
+                    if c is not None:
+                        done_c.append(c[n:])
+                        c = c[:n]
+                h, c = step(t, h, c)
+                outs[t] = h
+            # Finished rows were split off from the bottom up, so reverse to restore order.
+            hn = cat([h, *done_h[::-1]], 0) if done_h else h
+            cn = cat([c, *done_c[::-1]], 0) if done_c else c
+        else:
+            n = bs[-1]
+            h, c = h0[:n], (c0[:n] if c0 is not None else None)
+            for t in range(T - 1, -1, -1):
+                n, m = bs[t], h.shape[0]
+                if n > m:  # rows m..n have their last step at t: start them from h0/c0
+                    h = cat([h, h0[m:n]], 0)
+                    if c is not None:
+                        c = cat([c, c0[m:n]], 0)
+                h, c = step(t, h, c)
+                outs[t] = h
+            hn, cn = h, c
+        return cat(outs, 0), hn, cn
+
+    def _forward_packed(self, input: PackedSequence, hx):
+        """RNN/GRU/LSTM on a ``PackedSequence``: packed output and the final states of each
+        sequence at its own last step, in the caller's batch order."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        bs = [int(b) for b in batch_sizes.tolist()]
+        lstm = self.mode == "LSTM"
+        w = self._parameters[self._flat_weights_names[0]]
+        if data.dtype != w.dtype:
+            if lstm:  # torch's LSTM skips its checks on packed input: the matmul complains
+                raise RuntimeError(
+                    f"mat1 and mat2 must have the same dtype, but got {data.dtype.legacy_name} and "
+                    f"{w.dtype.legacy_name}")
+            raise ValueError(
+                f"RNN input dtype ({data.dtype}) does not match weight dtype ({w.dtype}). Convert "
+                f"input: input.to({w.dtype}), or convert model: model.to({data.dtype})")
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        if self.input_size != data.shape[-1]:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                f"{data.shape[-1]}")
+        nd = self.num_layers * (2 if self.bidirectional else 1)
+        expected = (nd, bs[0], self.proj_size if self.proj_size > 0 else self.hidden_size)
+        expected_c = (nd, bs[0], self.hidden_size)
+        c0 = None
+        if hx is None:
+            h0 = zeros(expected, dtype=data.dtype, device=data.device)
+            if lstm:
+                c0 = zeros(expected_c, dtype=data.dtype, device=data.device)
+        else:
+            if lstm:
+                h0, c0 = hx[0], hx[1]
+                self._check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
+                self._check_hidden_size(c0, expected_c, "Expected hidden[1] size {}, got {}")
+                _check_state_dtypes(data, h0, c0)
+            else:
+                h0 = hx
+                self._check_hidden_size(h0, expected)
+                _check_state_dtypes(data, h0)
+            # hx is given in the caller's batch order; the packed rows are sorted.
+            if sorted_indices is not None:
+                h0 = h0.index_select(1, sorted_indices)
+                c0 = c0.index_select(1, sorted_indices) if lstm else None
+        out, hn, cn = self._run(data, h0, c0, bs)
+        if unsorted_indices is not None:
+            hn = hn.index_select(1, unsorted_indices)
+            cn = cn.index_select(1, unsorted_indices) if lstm else None
+        output = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
+        return output, ((hn, cn) if lstm else hn)
 
     def _forward_single(self, input: Tensor, hx: Tensor | None):
         """The GRU/RNN forward: one hidden state."""
@@ -431,7 +546,10 @@ class RNN(RNNBase):
                          bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None
+                ) -> tuple[Tensor | PackedSequence, Tensor]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         return self._forward_single(input, hx)
 
 
@@ -448,7 +566,10 @@ class GRU(RNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, device, dtype)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None
+                ) -> tuple[Tensor | PackedSequence, Tensor]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         return self._forward_single(input, hx)
 
 
@@ -466,8 +587,10 @@ class LSTM(RNNBase):
         d = 2 if self.bidirectional else 1
         return (self.num_layers * d, mini_batch, self.hidden_size)
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         is_batched = self._prepare(input)
         x = input if is_batched else input.unsqueeze(0 if self.batch_first else 1)
         if hx is not None:
