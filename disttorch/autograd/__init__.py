@@ -1,7 +1,10 @@
 """Reverse-mode automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes."""
 from __future__ import annotations
 
-from . import anomaly, engine, grad_mode
+import itertools
+import threading
+
+from . import anomaly, engine, grad_mode, graph
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -17,10 +20,41 @@ from .node import Node
 
 __all__ = [
     "Function", "FunctionCtx", "GradcheckError", "Node", "anomaly", "backward", "detect_anomaly",
-    "enable_grad", "engine", "grad", "grad_mode", "gradcheck", "gradgradcheck",
+    "enable_grad", "engine", "grad", "grad_mode", "graph", "gradcheck", "gradgradcheck",
     "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "no_grad",
     "once_differentiable", "set_detect_anomaly", "set_grad_enabled",
 ]
+
+
+class _TaskState(threading.local):
+    # (id, checkpoint_valid) per backward()/grad() call running on this thread, innermost
+    # last: reentrant checkpoint needs to know whether the pass it runs in is a plain
+    # backward, and non-reentrant checkpoint keys its recomputations by pass
+    tasks: tuple = ()
+
+
+_tasks = _TaskState()
+_task_ids = itertools.count()
+
+
+def _is_checkpoint_valid() -> bool:
+    """False inside a ``grad()`` or ``backward(inputs=...)`` pass (reentrant checkpoint can't run there)."""
+    return _tasks.tasks[-1][1] if _tasks.tasks else True
+
+
+def _current_graph_task_id() -> int:
+    """A number unique to the backward pass running now (never reused), or -1 outside one."""
+    return _tasks.tasks[-1][0] if _tasks.tasks else -1
+
+
+def _run(roots, grads, retain_graph, create_graph, inputs, accumulate, **kw):
+    prev = _tasks.tasks
+    _tasks.tasks = prev + ((next(_task_ids), accumulate and inputs is None),)
+    try:
+        return engine.run_backward(roots, grads, retain_graph, create_graph, inputs=inputs,
+                                   accumulate=accumulate, **kw)
+    finally:
+        _tasks.tasks = prev
 
 
 def _as_tuple(x):
@@ -91,7 +125,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     roots = _roots(tensors)
     grads = _make_grads(tensors, grad_tensors, create_graph)
-    engine.run_backward(roots, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
+    _run(roots, grads, retain_graph, create_graph, inputs, True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -110,8 +144,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     roots = _roots(outputs)
     grads = _make_grads(outputs, grad_outputs, create_graph)
-    result = engine.run_backward(roots, grads, retain_graph, create_graph, inputs=inputs,
-                                 allow_unused=allow_unused, accumulate=False)
+    result = _run(roots, grads, retain_graph, create_graph, inputs, False,
+                  allow_unused=allow_unused)
     if materialize_grads:
         from ..creation import zeros_like
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import functools
 
 from . import grad_mode
-from .node import Node
+from . import node as node_mod
+from .node import Node, _pack, saved_hooks
 
 
 class FunctionCtx(Node):
@@ -30,7 +31,7 @@ class FunctionCtx(Node):
             from ..creation import zeros
 
             grads = tuple(
-                zeros(meta[0], dtype=meta[1], device=meta[2]) if g is None else g
+                zeros(meta[0], dtype=meta[1], device=meta[2]) if g is None and meta is not None else g
                 for g, meta in zip(grads, self._output_meta)
             )
         out = self._cls.backward(self, *grads)
@@ -121,13 +122,15 @@ class Function:
         ctx._n_outputs = len(outputs)
         out_ids = {id(r): k for k, r in enumerate(results)}
         saved = []
+        hooked = bool(node_mod._hooks_in_use and saved_hooks.stack)
         for t in ctx._to_save:
             if t is None:
                 saved.append((None, 0, -1))
             elif id(t) in out_ids and results[out_ids[id(t)]].grad_fn is ctx:
-                saved.append((t._alias(), t._vc[0], out_ids[id(t)]))
+                k = out_ids[id(t)]
+                saved.append(_pack(t, k) if hooked else (t._alias(), t._vc[0], k))
             else:
-                saved.append((t, t._vc[0], -1))
+                saved.append(_pack(t, -1) if hooked else (t, t._vc[0], -1))
         ctx._saved = tuple(saved)
         del ctx._to_save
         return tuple(results) if is_tuple else results[0]

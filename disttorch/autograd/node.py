@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+import weakref
 
 from . import anomaly
 
@@ -39,6 +41,103 @@ class RemovableHandle:
 
     def __exit__(self, *exc) -> None:
         self.remove()
+
+
+class _SavedHooksState(threading.local):
+    # Thread-local like torch's. ``stack`` holds (pack, unpack) pairs, innermost last
+    # (an immutable tuple, replaced on push/pop); ``disabled`` is the message of an
+    # enclosing disable_saved_tensors_hooks.
+    stack: tuple = ()
+    disabled: str | None = None
+
+
+saved_hooks = _SavedHooksState()
+# how many hook pairs are installed over all threads: lets _record_saved, on every op's
+# hot path, skip the (slower) thread-local lookup with one global test when none are
+_hooks_in_use = 0
+_hooks_lock = threading.Lock()
+
+
+def push_saved_hooks(pack, unpack) -> None:
+    global _hooks_in_use
+    with _hooks_lock:
+        _hooks_in_use += 1
+    saved_hooks.stack = saved_hooks.stack + ((pack, unpack),)
+
+
+def pop_saved_hooks() -> None:
+    global _hooks_in_use
+    saved_hooks.stack = saved_hooks.stack[:-1]
+    with _hooks_lock:
+        _hooks_in_use -= 1
+
+
+class _Packed:
+    """A saved tensor as a pack hook stored it, plus what unpack needs to rebuild it."""
+
+    # grad_fn/edge_nr: where an unpacked non-leaf input sits in the graph; acc: a leaf's
+    # AccumulateGrad (already kept alive by the node's edges, so no new lifetime)
+    __slots__ = ("value", "unpack_hook", "requires_grad", "grad_fn", "edge_nr", "acc")
+    # saved entries of packed tensors have version None, which this never equals: the
+    # version test in saved_tensors then sends them to the unpack branch
+    _vc = (0,)
+
+    def unpack(self, node):
+        from .._tensor import Tensor, _wrap
+
+        r = self.unpack_hook(self.value)
+        if not isinstance(r, Tensor):
+            raise TypeError(
+                "Output of saved tensor unpack_hook expected to be a Tensor but got result of "
+                f"type {type(r).__name__}"
+            )
+        # like torch: the unpacked value takes the graph position the saved tensor had
+        # (a saved output is an output of the node using it), with the unpacked data's
+        # version counter; no version check is possible through the hooks
+        grad_fn = node if self.grad_fn is _SELF else self.grad_fn
+        t = _wrap(r._data, r._device, self.requires_grad, grad_fn, self.edge_nr)
+        t._vc = r._vc
+        if self.acc is not None:
+            t._extra = {"acc": weakref.ref(self.acc)}
+        return t
+
+
+_SELF = object()  # marks a saved output: its grad_fn is the node that saved it
+
+
+def _pack(t, output_nr: int) -> tuple:
+    """A saved-tensor entry ``(packed, None, output_nr)`` made by the innermost pack hook."""
+    from . import grad_mode
+
+    pack, unpack = saved_hooks.stack[-1]
+    version = t._vc[0]
+    prev = grad_mode.state.grad_enabled
+    grad_mode.state.grad_enabled = False  # torch packs under no_grad
+    try:
+        value = pack(t)
+    finally:
+        grad_mode.state.grad_enabled = prev
+    if t._vc[0] != version:
+        raise RuntimeError(
+            "A saved tensor pack hook is modifying its input in place. Tensors provided as "
+            "input to pack hook cannot be modified by in-place operations as this can lead to "
+            "unexpected side-effects. Please open an issue if you need to perform in-place "
+            "operations on the input to a pack hook."
+        )
+    p = _Packed()
+    p.value = value
+    p.unpack_hook = unpack
+    p.acc = None
+    if output_nr >= 0:
+        # not t.grad_fn: the packed entry must not point at its own node (no cycle)
+        p.requires_grad, p.grad_fn, p.edge_nr = True, _SELF, output_nr
+    elif t.grad_fn is not None:
+        p.requires_grad, p.grad_fn, p.edge_nr = True, t.grad_fn, t._output_nr
+    else:  # a leaf: keep its accumulator so a double backward still reaches it
+        p.requires_grad, p.grad_fn, p.edge_nr = t._requires_grad, None, 0
+        if t._requires_grad:
+            p.acc = t._accumulator()
+    return (p, None, output_nr)
 
 
 def _saved_desc(t) -> str:
@@ -73,6 +172,12 @@ class Node:
 
     # -- saved tensors -------------------------------------------------------------
     def _record_saved(self, inputs, outputs, input_idx, output_idx) -> None:
+        if _hooks_in_use and saved_hooks.stack:
+            self._saved = tuple(
+                [_pack(inputs[i], -1) for i in input_idx]
+                + [_pack(outputs[i], outputs[i]._output_nr) for i in output_idx]
+            )
+            return
         saved = []
         for i in input_idx:
             t = inputs[i]
@@ -95,6 +200,9 @@ class Node:
                 out.append(None)
                 continue
             if t._vc[0] != version:
+                if version is None:  # stored by a pack hook (kept off the common path)
+                    out.append(t.unpack(self))
+                    continue
                 owner = "output" if output_nr >= 0 else "an input"
                 where = f"which is output {output_nr} of {self.name()}" if output_nr >= 0 else (
                     f"which is {owner} of {self.name()}")

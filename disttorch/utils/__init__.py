@@ -1,4 +1,5 @@
-"""Utilities: ``disttorch.utils.data`` (datasets, samplers, ``DataLoader``)."""
-from . import data
+"""Utilities: ``disttorch.utils.data`` (datasets, samplers, ``DataLoader``) and
+``disttorch.utils.checkpoint`` (activation checkpointing)."""
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]
