@@ -88,14 +88,17 @@ def _pair(a, device, grad=True):
 
 
 # ================================================================== pack / pad round trip
-@pytest.mark.parametrize("pattern", LENGTHS)
+def _sort_cases(patterns: dict) -> list:
+    """(pattern, enforce_sorted) pairs; enforce_sorted only where the lengths decrease."""
+    return [(name, enforce) for name, lens in patterns.items() for enforce in (True, False)
+            if not enforce or sorted(lens, reverse=True) == lens]
+
+
+@pytest.mark.parametrize("pattern,enforce_sorted", _sort_cases(LENGTHS))
 @pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("enforce_sorted", [True, False])
 def test_pack_padded_sequence(pattern, batch_first, enforce_sorted, device):
     _need_torch()
     lens = LENGTHS[pattern]
-    if enforce_sorted and sorted(lens, reverse=True) != lens:
-        pytest.skip("enforce_sorted needs decreasing lengths")
     tx, dx = _pair(_padded(lens, batch_first, extra=1), device)
     tp = TR.pack_padded_sequence(tx, lens, batch_first, enforce_sorted)
     dp = R.pack_padded_sequence(dx, lens, batch_first, enforce_sorted)
@@ -216,13 +219,13 @@ def test_pad_sequence_defaults_and_casts():
 
 
 # =============================================================== pack_sequence / unpack
-@pytest.mark.parametrize("pattern", ["mixed", "single", "equal", "sorted"])
-@pytest.mark.parametrize("enforce_sorted", [True, False])
+PACK_LENGTHS = {"mixed": [3, 5, 1, 4], "single": [2], "equal": [3, 3], "sorted": [4, 2, 2, 1]}
+
+
+@pytest.mark.parametrize("pattern,enforce_sorted", _sort_cases(PACK_LENGTHS))
 def test_pack_sequence_and_unpack(pattern, enforce_sorted, device):
     _need_torch()
-    lens = {"mixed": [3, 5, 1, 4], "single": [2], "equal": [3, 3], "sorted": [4, 2, 2, 1]}[pattern]
-    if enforce_sorted and sorted(lens, reverse=True) != lens:
-        pytest.skip("enforce_sorted needs decreasing lengths")
+    lens = PACK_LENGTHS[pattern]
     pairs = [_pair(a, device) for a in _seqs(lens)]
     tp = TR.pack_sequence([t for t, _ in pairs], enforce_sorted)
     dp = R.pack_sequence([d for _, d in pairs], enforce_sorted)
