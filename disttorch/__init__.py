@@ -39,6 +39,7 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from . import cuda  # noqa: E402
 from .serialization import load, save
 from . import backends, distributed, linalg, nn, optim, utils  # noqa: E402
+from . import func  # noqa: E402
 
 globals().update(linalg.TOP_LEVEL)  # torch's legacy names: det, inverse, qr, svd, ...
 

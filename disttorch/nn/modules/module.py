@@ -1,6 +1,7 @@
 """``Module``: the base of every layer, with torch's registration, state and hook semantics."""
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
@@ -55,6 +56,7 @@ class Module:
         d["_forward_pre_hooks_with_kwargs"] = {}
         d["_state_dict_hooks"] = OrderedDict()
         d["_load_state_dict_post_hooks"] = OrderedDict()
+        d["_load_state_dict_pre_hooks"] = OrderedDict()
 
     forward: Callable[..., object]
 
@@ -416,6 +418,9 @@ class Module:
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
                               missing_keys, unexpected_keys, error_msgs) -> None:
+        # .get: modules unpickled from before these hooks existed have no such dict
+        for hook in self.__dict__.get("_load_state_dict_pre_hooks", {}).values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         persistent = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items()) if v is not None}
         assign = local_metadata.get("assign_to_params_buffers", False)
@@ -466,6 +471,8 @@ class Module:
         """Copy ``state_dict`` into parameters and buffers; returns (missing, unexpected) keys."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        # a copy: pre-hooks (and _load_from_state_dict overrides) may rewrite keys
+        state_dict = OrderedDict(state_dict)
         missing, unexpected, errors = [], [], []
         metadata = {"assign_to_params_buffers": assign}
         stack = [(self, "")]
@@ -496,6 +503,20 @@ class Module:
         return h
 
     register_state_dict_hook = register_state_dict_post_hook
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> RemovableHandle:
+        """torch's private pre-hook: ``hook(state_dict, prefix, local_metadata, strict,
+        missing_keys, unexpected_keys, error_msgs)`` before this module loads its entries
+        (``with_module``: the module comes first); it may rewrite the (copied) state_dict."""
+        hooks = self.__dict__.setdefault("_load_state_dict_pre_hooks", OrderedDict())
+        h = RemovableHandle(hooks)
+        hooks[h.id] = hook if not with_module else functools.partial(hook, self)
+        return h
+
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module loads its entries."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
 
     def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
         h = RemovableHandle(self._load_state_dict_post_hooks)
