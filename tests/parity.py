@@ -18,6 +18,17 @@ except ImportError:  # parity tests skip; gradchecks still run
     torch = None
 
 
+def need_torch():
+    """Skip the calling test when torch (the parity oracle) is not installed."""
+    if torch is None:
+        pytest.skip("torch is not installed: parity tests need it as the oracle")
+
+
+def to_numpy(t):
+    """A detached host numpy copy of a torch or disttorch tensor."""
+    return t.detach().cpu().numpy()
+
+
 def make_inputs(shapes, dtype="float64", low=-2.0, high=2.0, seed=0, vals=None):
     """numpy arrays: from ``vals`` lists, or uniform in [low, high) of ``shapes``."""
     rng = np.random.default_rng(seed)
@@ -63,8 +74,7 @@ def check(shapes, fn, dt_fn=None, *, dtype="float64", device="cpu", atol=1e-6, r
           grad_atol=None, grad_rtol=None, forward_only=False, vals=None, low=-2.0, high=2.0,
           requires_grad=None):
     """Run ``fn`` on torch and ``dt_fn or fn`` on disttorch with the same inputs; compare."""
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
+    need_torch()
     dt_fn = dt_fn or fn
     arrays = make_inputs(shapes, dtype, low, high, vals=vals)
     floats = [a.dtype.kind == "f" for a in arrays]

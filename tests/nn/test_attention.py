@@ -12,31 +12,17 @@ import warnings
 
 import numpy as np
 import pytest
-from parity import check, check_error, gradcheck
+from parity import check, check_error, gradcheck, need_torch, to_numpy, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn import functional as F
 
-try:
-    import torch
-except ImportError:  # parity tests skip; gradchecks still run
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
-
 
 def _close(ours, theirs, name, atol, rtol):
     assert tuple(ours.shape) == tuple(theirs.shape), f"{name}: {tuple(ours.shape)} != {tuple(theirs.shape)}"
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], name
-    np.testing.assert_allclose(_np(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name,
+    np.testing.assert_allclose(to_numpy(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name,
                                equal_nan=True)
 
 
@@ -68,7 +54,7 @@ def module_parity(make, inputs, device, dtype="float64", kwargs=None, mode="eval
     call both with ``inputs`` (numpy arrays; float ones require grad) and ``kwargs`` (numpy
     arrays become tensors), and compare every output, input grad and parameter grad.
     ``same_input`` lists groups of input indices that are passed as one tensor object."""
-    _need_torch()
+    need_torch()
     atol, rtol = _tols(dtype)
     rng = np.random.default_rng(seed)
     theirs = make(torch).to(getattr(torch, dtype))
@@ -110,7 +96,7 @@ def module_parity(make, inputs, device, dtype="float64", kwargs=None, mode="eval
     assert list(tp) == list(dp)
     for k in tp:
         if tp[k].grad is None:
-            assert dp[k].grad is None or not _np(dp[k].grad).any(), k
+            assert dp[k].grad is None or not to_numpy(dp[k].grad).any(), k
             continue
         _close(dp[k].grad, tp[k].grad, f"grad of {k}", atol * 10, rtol * 10)
     return ours, theirs
@@ -167,7 +153,7 @@ def test_sdpa_float32_parity(device):
 
 
 def test_sdpa_float_mask_gets_grad(device):
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(3)
     q, k, v, m = (rng.normal(size=s) for s in [(2, 4, 8), (2, 5, 8), (2, 5, 6), (4, 5)])
     check([q, k, v, m], lambda q, k, v, m: (torch if isinstance(q, torch.Tensor) else disttorch)
@@ -190,7 +176,7 @@ def test_sdpa_fully_masked_rows_are_zero_with_zero_grads():
     assert (out[0, 0] == 0).all().item()
     out.sum().backward()
     assert (q.grad[0, 0] == 0).all().item()
-    assert np.isfinite(_np(k.grad)).all()
+    assert np.isfinite(to_numpy(k.grad)).all()
 
 
 @pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"scale": 0.5}], ids=str)
@@ -222,10 +208,10 @@ def test_sdpa_dropout_uses_the_generator(device):
     a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
     disttorch.manual_seed(11)
     b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
-    np.testing.assert_array_equal(_np(a), _np(b))
-    assert not np.allclose(_np(a), _np(plain))
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    assert not np.allclose(to_numpy(a), to_numpy(plain))
     zero = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
-    assert not _np(zero).any()
+    assert not to_numpy(zero).any()
 
 
 def test_sdpa_dropout_grad_matches_its_mask():
@@ -362,7 +348,7 @@ def test_mha_float32_parity(device):
 
 
 def test_mha_causal_hint_parity(device):
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(4)
     x = rng.normal(size=(5, 2, 8))
     mask = torch.nn.Transformer.generate_square_subsequent_mask(5).double()
@@ -390,13 +376,13 @@ def test_mha_train_mode_dropout(device):
     a, wa = m(x, x, x)
     disttorch.manual_seed(3)
     b, wb = m(x, x, x)
-    np.testing.assert_array_equal(_np(a), _np(b))
-    np.testing.assert_array_equal(_np(wa), _np(wb))
-    assert not np.allclose(_np(a), _np(ref))
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    np.testing.assert_array_equal(to_numpy(wa), to_numpy(wb))
+    assert not np.allclose(to_numpy(a), to_numpy(ref))
 
 
 def test_mha_functional_separate_weights_and_static_kv():
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(5)
     E, H, L, S, B = 6, 3, 4, 5, 2
     arrays = {
@@ -441,7 +427,7 @@ def test_mha_functional_gradcheck():
 
 
 def test_mha_state_dict_repr_and_attributes():
-    _need_torch()
+    need_torch()
     for kw in [{}, {"kdim": 3, "vdim": 5}, {"add_bias_kv": True}, {"bias": False},
                {"add_bias_kv": True, "kdim": 2, "vdim": 2, "add_zero_attn": True}]:
         t, d = torch.nn.MultiheadAttention(8, 2, **kw), nn.MultiheadAttention(8, 2, **kw)
@@ -458,19 +444,19 @@ def test_mha_state_dict_repr_and_attributes():
 def test_mha_init_distribution():
     E = 64
     m = nn.MultiheadAttention(E, 4, add_bias_kv=True)
-    w = _np(m.in_proj_weight)
+    w = to_numpy(m.in_proj_weight)
     bound = math.sqrt(6.0 / (E + 3 * E))
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.05 * bound
-    assert not _np(m.in_proj_bias).any() and not _np(m.out_proj.bias).any()
-    wo = _np(m.out_proj.weight)
+    assert not to_numpy(m.in_proj_bias).any() and not to_numpy(m.out_proj.bias).any()
+    wo = to_numpy(m.out_proj.weight)
     assert np.abs(wo).max() <= 1 / math.sqrt(E) and np.abs(wo).max() > 0.9 / math.sqrt(E)
-    bk = np.concatenate([_np(m.bias_k).ravel(), _np(m.bias_v).ravel()])
+    bk = np.concatenate([to_numpy(m.bias_k).ravel(), to_numpy(m.bias_v).ravel()])
     assert abs(bk.std() - 1 / math.sqrt(E)) < 0.3 / math.sqrt(E)
     sep = nn.MultiheadAttention(E, 4, kdim=32, vdim=16)
     kb = math.sqrt(6.0 / (E + 32))
-    assert np.abs(_np(sep.k_proj_weight)).max() <= kb
-    assert np.abs(_np(sep.k_proj_weight)).max() > 0.9 * kb
+    assert np.abs(to_numpy(sep.k_proj_weight)).max() <= kb
+    assert np.abs(to_numpy(sep.k_proj_weight)).max() > 0.9 * kb
 
 
 def test_mha_out_proj_is_a_linear():
@@ -597,15 +583,15 @@ def test_encoder_layer_train_mode_dropout(device):
     a = layer(x)
     disttorch.manual_seed(21)
     b = layer(x)
-    np.testing.assert_array_equal(_np(a), _np(b))
-    assert not np.allclose(_np(a), _np(ref))
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    assert not np.allclose(to_numpy(a), to_numpy(ref))
     disttorch.manual_seed(22)
     c = layer(x)
-    assert not np.allclose(_np(a), _np(c))
+    assert not np.allclose(to_numpy(a), to_numpy(c))
 
 
 def test_encoder_layer_attributes():
-    _need_torch()
+    need_torch()
     for act in ("relu", "gelu"):
         t = torch.nn.TransformerEncoderLayer(8, 2, 16, activation=act)
         d = nn.TransformerEncoderLayer(8, 2, 16, activation=act)
@@ -644,7 +630,7 @@ def test_encoder_parity(batch_first, device):
 
 def _encoder_parity(make, inputs, device, kwargs):
     """module_parity without the repr check (ModuleList reprs are compared per layer)."""
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(0)
     theirs = make(torch).double()
     _randomize(theirs, rng)
@@ -679,11 +665,11 @@ def test_encoder_layers_are_deep_copies():
     ids = {id(p) for p in enc.parameters()}
     assert len(ids) == 3 * len(list(layer.parameters()))
     assert all(p is not q for p, q in zip(enc.layers[0].parameters(), layer.parameters()))
-    np.testing.assert_array_equal(_np(enc.layers[2].linear1.weight), _np(layer.linear1.weight))
+    np.testing.assert_array_equal(to_numpy(enc.layers[2].linear1.weight), to_numpy(layer.linear1.weight))
 
 
 def test_encoder_nested_tensor_warning():
-    _need_torch()
+    need_torch()
     with pytest.warns(UserWarning, match="self.use_nested_tensor is False because encoder_layer.self_attn.batch_first"):
         enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 2)
     assert enc.use_nested_tensor is False and enc.enable_nested_tensor is True
@@ -706,7 +692,7 @@ def test_decoder_layer_parity(device):
 
 
 def test_transformer_parity(device):
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(10)
     src, tgt = rng.normal(size=(3, 5, 8)), rng.normal(size=(3, 4, 8))
 
@@ -735,7 +721,7 @@ def test_transformer_parity(device):
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
 def test_transformer_init_and_errors():
     m = nn.Transformer(16, 2, 1, 1, 32)
-    w = _np(m.encoder.layers[0].linear1.weight)
+    w = to_numpy(m.encoder.layers[0].linear1.weight)
     bound = math.sqrt(6.0 / (16 + 32))
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
     check_error(lambda t: t.nn.Transformer(8, 2, 1, 1, 16)(t.ones(5, 3, 8), t.ones(4, 2, 8)), RuntimeError)
@@ -743,18 +729,18 @@ def test_transformer_init_and_errors():
 
 
 def test_generate_square_subsequent_mask():
-    _need_torch()
+    need_torch()
     from disttorch.nn.modules.transformer import generate_square_subsequent_mask
     ours = nn.Transformer.generate_square_subsequent_mask(4)
     theirs = torch.nn.Transformer.generate_square_subsequent_mask(4)
-    np.testing.assert_array_equal(_np(ours), theirs.numpy())
+    np.testing.assert_array_equal(to_numpy(ours), theirs.numpy())
     assert ours.dtype == disttorch.float32
-    np.testing.assert_array_equal(_np(generate_square_subsequent_mask(3, dtype=disttorch.float64)),
+    np.testing.assert_array_equal(to_numpy(generate_square_subsequent_mask(3, dtype=disttorch.float64)),
                                   torch.nn.Transformer.generate_square_subsequent_mask(3).numpy())
 
 
 def test_encoder_repr_of_layer_and_state_dict():
-    _need_torch()
+    need_torch()
     t = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16), 2, enable_nested_tensor=False)
     d = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2, enable_nested_tensor=False)
     assert list(d.state_dict()) == list(t.state_dict())
@@ -770,7 +756,7 @@ def test_encoder_inference_fast_path_zeroes_padding(mask_check, with_norm, devic
     """In eval mode without grad, torch packs the sequences (nested tensors): padded
     positions come back as zeros (and, without mask_check, each row keeps its first
     ``length`` tokens)."""
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(12)
 
     def make(lib):
@@ -796,4 +782,4 @@ def test_encoder_inference_fast_path_zeroes_padding(mask_check, with_norm, devic
     ty = theirs(tx, src_key_padding_mask=torch.tensor(kpm))
     dy = ours(dx, src_key_padding_mask=disttorch.tensor(kpm, device=device))
     _close(dy, ty, "output with grad", 1e-10, 1e-8)
-    assert np.abs(_np(dy)[0, 3:]).sum() > 0
+    assert np.abs(to_numpy(dy)[0, 3:]).sum() > 0

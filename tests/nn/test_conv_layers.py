@@ -6,31 +6,17 @@ import math
 
 import numpy as np
 import pytest
-from parity import check, check_error, gradcheck
+from parity import check, check_error, gradcheck, need_torch, to_numpy, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn import functional as F
 
-try:
-    import torch
-except ImportError:  # parity tests skip
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
-
 
 def _close(ours, theirs, name, atol, rtol):
     assert tuple(ours.shape) == tuple(theirs.shape), f"{name}: {tuple(ours.shape)} != {tuple(theirs.shape)}"
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], name
-    np.testing.assert_allclose(_np(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name)
+    np.testing.assert_allclose(to_numpy(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name)
 
 
 def _copy_state(ours, theirs, device):
@@ -43,7 +29,7 @@ def module_parity(make, x_shape, device, dtype="float64", call=None, steps=1, se
     """Build the layer in both libraries (``make(lib)``), copy torch's state into ours, run
     ``steps`` forward/backward passes on the same inputs and upstream grads, and compare the
     outputs, the input grad, every parameter grad and every buffer."""
-    _need_torch()
+    need_torch()
     if atol is None:
         atol, rtol = (1e-10, 1e-8) if dtype == "float64" else (2e-5, 2e-4)
     tdt = getattr(torch, dtype)
@@ -165,7 +151,7 @@ def test_conv_transpose3d_parity(device):
 
 
 def test_conv_repr_and_state_dict():
-    _need_torch()
+    need_torch()
     for spec in [
         "Conv1d(3, 8, 3)", "Conv2d(3, 8, 3)", "Conv2d(3, 8, (3, 5), stride=2, padding=(1, 2))",
         "Conv2d(4, 8, 3, dilation=2, groups=2, bias=False, padding_mode='reflect', padding=1)",
@@ -197,7 +183,7 @@ def test_conv_default_init(spec, fan_in):
     m = eval("disttorch.nn." + spec)
     bound = 1 / math.sqrt(fan_in)
     for p in (m.weight, m.bias):
-        a = _np(p)
+        a = to_numpy(p)
         assert np.abs(a).max() <= bound
         if a.size >= 50:  # a smaller bound would show: P(all |x| < 0.8 b) = 0.8**50
             assert np.abs(a).max() > 0.8 * bound
@@ -304,7 +290,7 @@ def test_pool3d_parity(spec, device):
 
 
 def test_pool_repr():
-    _need_torch()
+    need_torch()
     for spec in POOL1D + POOL2D + [
         "MaxPool3d(2)", "AvgPool3d(2, stride=1)", "AdaptiveAvgPool3d((2, None, 3))",
         "AdaptiveMaxPool3d(2)", "LPPool3d(2, 2)", "MaxUnpool1d(2)", "MaxUnpool2d((2, 3), stride=1)",
@@ -347,7 +333,7 @@ def test_max_unpool_parity(nd, kw, shape, out, device):
 
 
 def test_functional_pool_names():
-    _need_torch()
+    need_torch()
     import torch.nn.functional as TF
 
     for name in ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",

@@ -11,24 +11,15 @@ import zlib
 
 import numpy as np
 import pytest
-from parity import check_error
+from parity import check_error, need_torch, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn import functional as DF
 
-try:
-    import torch
-    from torch.nn import functional as TF
-except ImportError:  # parity tests skip; gradchecks and disttorch-only checks still run
-    torch = TF = None
+TF = torch.nn.functional if torch is not None else None
 
 N, D = 8, 3
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
 
 
 def _host(t):
@@ -121,7 +112,7 @@ def _compare(name, ours, theirs, atol, rtol):
 
 @pytest.mark.parametrize("mode,layout,ilo,pad,psw,empty,max_norm,freq", list(_cases()))
 def test_parity(mode, layout, ilo, pad, psw, empty, max_norm, freq, device):
-    _need_torch()
+    need_torch()
     idx, offsets, kw, weights = _case(mode, layout, ilo, pad, psw, empty, max_norm, freq)
     to, do, (tw, tp), (dw, dp) = _run_pair(idx, offsets, kw, weights, device)
     assert do.device == disttorch.device("cpu" if device == "cpu" else "cuda:0")
@@ -138,7 +129,7 @@ def test_parity(mode, layout, ilo, pad, psw, empty, max_norm, freq, device):
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_parity_low_precision(mode, dtype, device):
-    _need_torch()
+    need_torch()
     idx = np.array([1, 2, 4, 4, 7, 0, 3, 5, 5, 6])
     offsets = np.array([0, 3, 3, 6])
     psw = np.linspace(0.5, 1.5, 10) if mode == "sum" else None
@@ -158,7 +149,7 @@ def test_parity_low_precision(mode, dtype, device):
                                                  ("int16", "int64"), ("uint8", "int32")])
 def test_index_dtypes(idx_dtype, off_dtype, device):
     """torch brings indices and offsets to one type, which then has to be int32 or int64."""
-    _need_torch()
+    need_torch()
     idx = np.array([1, 2, 4, 0, 7]).astype(idx_dtype)
     to, do, _, _ = _run_pair(idx, np.array([0, 2]).astype(off_dtype), {"mode": "sum"}, None, device)
     _compare("output", do, to, 1e-12, 1e-10)
@@ -167,7 +158,7 @@ def test_index_dtypes(idx_dtype, off_dtype, device):
 def test_include_last_offset_short_last_offset(device):
     """A closing offset short of the input's end: the last bag still runs to the end, as in
     torch's general kernels (float64, and every mode but float32/16 'sum' without padding)."""
-    _need_torch()
+    need_torch()
     idx = np.array([1, 2, 1, 6, 6, 6])
     for mode in ("sum", "mean", "max"):
         kw = {"mode": mode, "include_last_offset": True, "max_norm": 1.0}
@@ -184,7 +175,7 @@ def test_scale_grad_by_freq_matches_embedding(device):
     k-th sorted index: for [1, 2, 1, 1, 1] row 2 gets 1/4 rather than 1. The oracle here is
     torch's F.embedding with the same scaling, summed (or averaged) over each bag.
     """
-    _need_torch()
+    need_torch()
     idx = np.array([[1, 2, 1], [1, 1, 3]])
     w = np.random.default_rng(0).normal(size=(N, D))
     up = np.random.default_rng(1).uniform(0.5, 1.5, (2, D))
@@ -208,7 +199,7 @@ def test_max_picks_the_first_of_tied_rows():
 
 
 def test_empty_input(device):
-    _need_torch()
+    need_torch()
     for offsets in (np.array([0, 0]), np.array([0])):
         for mode in ("sum", "mean", "max"):
             to, do, (tw, _), (dw, _) = _run_pair(np.zeros(0, np.int64), offsets, {"mode": mode}, None, device)
@@ -393,7 +384,7 @@ REPRS = [
 
 @pytest.mark.parametrize("i", range(len(REPRS)))
 def test_repr_and_state_dict_keys(i):
-    _need_torch()
+    need_torch()
     tm, dm = REPRS[i](torch), REPRS[i](disttorch)
     assert repr(dm) == repr(tm)
     assert list(dm.state_dict()) == list(tm.state_dict())
@@ -411,7 +402,7 @@ def test_repr_and_state_dict_keys(i):
     ({"mode": "mean", "max_norm": 1.0}, "2d"),
 ])
 def test_module_parity(kw, args, device):
-    _need_torch()
+    need_torch()
     tm = torch.nn.EmbeddingBag(N, D, dtype=torch.float64, **kw)
     dm = nn.EmbeddingBag(N, D, dtype=disttorch.float64, **kw)
     dm.load_state_dict({k: disttorch.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
@@ -481,7 +472,7 @@ def test_large_bags_are_vectorised():
 
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 def test_no_grad_and_noncontiguous_weight(mode, device):
-    _need_torch()
+    need_torch()
     w = np.random.default_rng(0).normal(size=(D, N))
     idx, off = np.array([1, 2, 4, 4, 7, 0]), np.array([0, 2, 2])
     tw = torch.tensor(w, requires_grad=True)

@@ -5,28 +5,15 @@ import warnings
 
 import numpy as np
 import pytest
+from parity import need_torch, to_numpy, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn.utils import parametrizations as PS
 
-try:
-    import torch
-except ImportError:  # the parity tests skip
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
-
 
 def _close(ours, theirs, rtol=1e-10, atol=1e-12):
-    np.testing.assert_allclose(_np(ours), theirs.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(to_numpy(ours), theirs.detach().numpy(), rtol=rtol, atol=atol)
 
 
 def _mlp(lib):
@@ -39,9 +26,9 @@ def _arrays(module):
 
 
 def test_functional_call_outputs_and_grads():
-    _need_torch()
+    need_torch()
     t, d = _mlp(torch), _mlp(disttorch)
-    before = {k: _np(v).copy() for k, v in d.state_dict().items()}
+    before = {k: to_numpy(v).copy() for k, v in d.state_dict().items()}
     arrs = _arrays(t)
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in arrs.items()}
     dp = {k: disttorch.tensor(v, requires_grad=True) for k, v in arrs.items()}
@@ -55,13 +42,13 @@ def test_functional_call_outputs_and_grads():
         _close(dp[k].grad, tp[k].grad)
     # the module's own tensors are back, untouched, with no grads
     for k, v in d.state_dict().items():
-        np.testing.assert_array_equal(_np(v), before[k])
+        np.testing.assert_array_equal(to_numpy(v), before[k])
     assert all(p.grad is None for p in d.parameters())
     assert all(isinstance(p, nn.Parameter) for p in d.parameters())
 
 
 def test_partial_dict_kwargs_and_list_of_dicts():
-    _need_torch()
+    need_torch()
 
     class T(torch.nn.Module):
         def __init__(self):
@@ -109,7 +96,7 @@ def _tied(lib):
 
 
 def test_tied_weights():
-    _need_torch()
+    need_torch()
     t, d = _tied(torch), _tied(disttorch)
     with disttorch.no_grad():
         d.a.weight.copy_(disttorch.tensor(t.a.weight.detach().numpy()))
@@ -119,7 +106,7 @@ def test_tied_weights():
         to = torch.func.functional_call(t, {"a.weight": torch.tensor(w)}, torch.tensor(x), tie_weights=tie)
         do = disttorch.func.functional_call(d, {"a.weight": disttorch.tensor(w)}, disttorch.tensor(x),
                                             tie_weights=tie)
-        np.testing.assert_allclose(_np(do), to.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(to_numpy(do), to.detach().numpy(), rtol=1e-6)
     w2 = disttorch.zeros(2, 2)
     with pytest.raises(ValueError, match=r"functional_call got multiple values for keys \['a.weight', 'b.weight'\]"):
         disttorch.func.functional_call(d, {"a.weight": disttorch.tensor(w), "b.weight": w2}, disttorch.tensor(x))
@@ -129,7 +116,7 @@ def test_tied_weights():
 
 
 def test_strict_errors_match_torch():
-    _need_torch()
+    need_torch()
     t, d = _mlp(torch), _mlp(disttorch)
     x = np.ones((1, 3))
     for keys in ({"0.weight"}, {"0.weight", "0.bias", "2.weight", "2.bias", "extra"}):
@@ -145,7 +132,7 @@ def test_strict_errors_match_torch():
 
 
 def test_batchnorm_buffers_like_torch():
-    _need_torch()
+    need_torch()
     t, d = torch.nn.BatchNorm1d(3).double(), nn.BatchNorm1d(3).double()
     x = np.random.default_rng(7).standard_normal((6, 3))
     names = ["running_mean", "running_var", "num_batches_tracked"]
@@ -159,7 +146,7 @@ def test_batchnorm_buffers_like_torch():
         # the given dict holds the updated statistics; the module keeps its own
         _close(db_in[n], tb_in[n])
         _close(getattr(d, n), getattr(t, n))
-    np.testing.assert_allclose(_np(d.running_mean), np.zeros(3))
+    np.testing.assert_allclose(to_numpy(d.running_mean), np.zeros(3))
     assert int(d.num_batches_tracked) == 0
 
 
@@ -180,7 +167,7 @@ def test_module_rebinding_a_buffer_updates_the_dict():
 
 
 def test_parametrized_original_key():
-    _need_torch()
+    need_torch()
     t, d = torch.nn.Linear(3, 2).double(), nn.Linear(3, 2).double()
     d.load_state_dict({k: disttorch.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
     torch.nn.utils.parametrizations.weight_norm(t)
@@ -196,7 +183,7 @@ def test_parametrized_original_key():
 
 
 def test_stateless_alias_warns_like_torch():
-    _need_torch()
+    need_torch()
     t, d = _mlp(torch), _mlp(disttorch)
     with warnings.catch_warnings(record=True) as wt:
         warnings.simplefilter("always")
@@ -207,4 +194,4 @@ def test_stateless_alias_warns_like_torch():
     assert [w.category for w in wd] == [w.category for w in wt] == [FutureWarning]
     assert str(wd[0].message) == str(wt[0].message)
     assert wd[0].filename == __file__
-    np.testing.assert_allclose(_np(out), _np(d(disttorch.ones(1, 3, dtype=disttorch.float64))))
+    np.testing.assert_allclose(to_numpy(out), to_numpy(d(disttorch.ones(1, 3, dtype=disttorch.float64))))

@@ -6,25 +6,13 @@ import warnings
 
 import numpy as np
 import pytest
+from parity import need_torch, to_numpy, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn import init
 
-try:
-    import torch
-    import torch.nn.init as tinit
-except ImportError:  # the parity tests skip
-    torch = tinit = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
+tinit = torch.nn.init if torch is not None else None
 
 
 def _norm_cdf(x):
@@ -57,7 +45,7 @@ GAIN_CASES = [
 
 @pytest.mark.parametrize("name,param", GAIN_CASES)
 def test_calculate_gain_table(name, param):
-    _need_torch()
+    need_torch()
     ours, theirs = init.calculate_gain(name, param), tinit.calculate_gain(name, param)
     assert ours == theirs
     assert type(ours) is type(theirs)
@@ -87,7 +75,7 @@ def test_calculate_gain_errors(name, param, match):
 
 @pytest.mark.parametrize("shape", [(3, 4), (5, 2, 3), (6, 4, 3, 3), (2, 3, 2, 2, 2), (4, 0, 3), (1, 1)])
 def test_fan_in_and_fan_out(shape):
-    _need_torch()
+    need_torch()
     ours = init._calculate_fan_in_and_fan_out(disttorch.empty(shape))
     assert ours == tinit._calculate_fan_in_and_fan_out(torch.empty(shape))
     for mode in ("fan_in", "fan_out", "FAN_OUT"):
@@ -127,17 +115,17 @@ def test_uniform_and_normal_statistics(device):
     w = disttorch.empty(400, 500, device=device)
     out = init.uniform_(w, -3.0, 5.0)
     assert out is w and w.device.type == device
-    a = _np(w)
+    a = to_numpy(w)
     assert a.min() >= -3.0 and a.max() < 5.0
     assert abs(a.mean() - 1.0) < 0.02 and abs(a.std() - 8 / math.sqrt(12)) < 0.02
     assert init.normal_(w, 2.0, 0.5) is w
-    a = _np(w)
+    a = to_numpy(w)
     assert abs(a.mean() - 2.0) < 0.005 and abs(a.std() - 0.5) < 0.005
     init.uniform_(w)
-    a = _np(w)
+    a = to_numpy(w)
     assert a.min() >= 0.0 and a.max() < 1.0 and abs(a.mean() - 0.5) < 0.01
     init.normal_(w)
-    a = _np(w)
+    a = to_numpy(w)
     assert abs(a.mean()) < 0.01 and abs(a.std() - 1.0) < 0.01
 
 
@@ -160,7 +148,7 @@ def test_init_on_parameters_is_untracked():
     assert p._version > v
     # still trainable after init
     (p * 2).sum().backward()
-    np.testing.assert_array_equal(_np(p.grad), np.full((20, 30), 2.0, dtype=np.float32))
+    np.testing.assert_array_equal(to_numpy(p.grad), np.full((20, 30), 2.0, dtype=np.float32))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
@@ -168,12 +156,12 @@ def test_constants(device, dtype):
     dt = getattr(disttorch, dtype)
     w = disttorch.empty(3, 4, dtype=dt, device=device)
     assert init.constant_(w, 7) is w
-    np.testing.assert_array_equal(_np(w), np.full((3, 4), 7, dtype=dtype))
+    np.testing.assert_array_equal(to_numpy(w), np.full((3, 4), 7, dtype=dtype))
     assert w.dtype == dt
     init.ones_(w)
-    np.testing.assert_array_equal(_np(w), np.ones((3, 4), dtype=dtype))
+    np.testing.assert_array_equal(to_numpy(w), np.ones((3, 4), dtype=dtype))
     init.zeros_(w)
-    np.testing.assert_array_equal(_np(w), np.zeros((3, 4), dtype=dtype))
+    np.testing.assert_array_equal(to_numpy(w), np.zeros((3, 4), dtype=dtype))
     s = disttorch.empty((), dtype=dt, device=device)
     init.constant_(s, 2)
     assert s.item() == 2
@@ -183,13 +171,13 @@ def test_constants(device, dtype):
 @pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4), (1, 6), (0, 3)])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
 def test_eye_matches_torch(device, shape, dtype):
-    _need_torch()
+    need_torch()
     w = disttorch.full(shape, 9, dtype=getattr(disttorch, dtype), device=device)
     t = torch.full(shape, 9, dtype=getattr(torch, dtype))
     assert init.eye_(w) is w
     tinit.eye_(t)
     assert str(w.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
-    np.testing.assert_array_equal(_np(w), t.numpy())
+    np.testing.assert_array_equal(to_numpy(w), t.numpy())
 
 
 @pytest.mark.parametrize("shape", [(3,), (2, 3, 4), ()])
@@ -206,19 +194,19 @@ def test_eye_needs_2d(shape):
     ((5, 3, 3, 3), 1), ((2, 4, 3, 3, 3), 1), ((4, 1, 2, 3, 5), 2), ((6, 4, 3, 3), 2),
 ])
 def test_dirac_matches_torch(device, shape, groups):
-    _need_torch()
+    need_torch()
     w = disttorch.full(shape, 5.0, device=device)
     t = torch.full(shape, 5.0)
     assert init.dirac_(w, groups) is w
     tinit.dirac_(t, groups)
-    np.testing.assert_array_equal(_np(w), t.numpy())
+    np.testing.assert_array_equal(to_numpy(w), t.numpy())
 
 
 def test_dirac_is_identity_conv():
-    _need_torch()
+    need_torch()
     x = np.random.default_rng(0).standard_normal((2, 4, 7, 7)).astype(np.float32)
     w = init.dirac_(disttorch.empty(4, 4, 3, 3))
-    t = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(_np(w)), padding=1)
+    t = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(to_numpy(w)), padding=1)
     np.testing.assert_array_equal(t.numpy(), x)
 
 
@@ -244,11 +232,11 @@ def test_xavier(device, shape, gain):
     bound = math.sqrt(3.0) * std
     w = disttorch.empty(*shape, device=device)
     assert init.xavier_uniform_(w, gain=gain) is w
-    a = _np(w)
+    a = to_numpy(w)
     assert np.abs(a).max() <= bound and np.abs(a).max() > 0.99 * bound
     assert abs(a.std() / std - 1) < 0.02
     assert init.xavier_normal_(w, gain) is w
-    a = _np(w)
+    a = to_numpy(w)
     assert abs(a.std() / std - 1) < 0.02 and abs(a.mean()) < 0.05 * std
     if torch is not None:  # torch's own draws satisfy the same formulas
         t = tinit.xavier_uniform_(torch.empty(shape), gain=gain).numpy()
@@ -272,7 +260,7 @@ def test_kaiming_uniform(device, shape, a, mode, nl):
     fan = init._calculate_correct_fan(w, mode)
     bound = init.calculate_gain(nl, a) * math.sqrt(3.0 / fan)
     assert init.kaiming_uniform_(w, a=a, mode=mode, nonlinearity=nl) is w
-    arr = _np(w)
+    arr = to_numpy(w)
     assert np.abs(arr).max() <= bound and np.abs(arr).max() > 0.99 * bound
     assert abs(arr.std() / (bound / math.sqrt(3)) - 1) < 0.02
     if torch is not None:
@@ -286,7 +274,7 @@ def test_kaiming_normal(device, shape, a, mode, nl):
     fan = init._calculate_correct_fan(w, mode)
     std = init.calculate_gain(nl, a) / math.sqrt(fan)
     assert init.kaiming_normal_(w, a, mode, nl) is w
-    arr = _np(w)
+    arr = to_numpy(w)
     assert abs(arr.std() / std - 1) < 0.02 and abs(arr.mean()) < 0.05 * std
     if torch is not None:
         t = tinit.kaiming_normal_(torch.empty(shape), a, mode, nl).numpy()
@@ -323,7 +311,7 @@ def test_float64_and_half_dtypes_kept(device):
 def test_trunc_normal_range_and_moments(device, mean, std, a, b, dtype):
     w = disttorch.empty(500, 400, dtype=getattr(disttorch, dtype), device=device)
     assert init.trunc_normal_(w, mean, std, a, b) is w
-    arr = _np(w).astype(np.float64)
+    arr = to_numpy(w).astype(np.float64)
     assert arr.min() >= a and arr.max() <= b
     m, s = _trunc_moments(mean, std, a, b)
     assert abs(arr.mean() - m) < 0.01 * s + 1e-12
@@ -339,7 +327,7 @@ def test_trunc_normal_far_tail_and_warning():
     w = disttorch.empty(100, 100)
     with pytest.warns(UserWarning, match="mean is more than 2 std from"):
         init.trunc_normal_(w, mean=0.0, std=1.0, a=3.0, b=5.0)
-    arr = _np(w).astype(np.float64)
+    arr = to_numpy(w).astype(np.float64)
     assert arr.min() >= 3.0 and arr.max() <= 5.0
     m, s = _trunc_moments(0.0, 1.0, 3.0, 5.0)
     assert abs(arr.mean() - m) < 0.05 * s
@@ -357,7 +345,7 @@ def test_orthogonal(device, shape, gain, dtype):
     w = disttorch.empty(*shape, dtype=getattr(disttorch, dtype), device=device)
     assert init.orthogonal_(w, gain=gain) is w
     assert w.shape == shape and w.dtype == getattr(disttorch, dtype)
-    m = _np(w).astype(np.float64).reshape(shape[0], -1)
+    m = to_numpy(w).astype(np.float64).reshape(shape[0], -1)
     rows, cols = m.shape
     tol = 1e-5 if dtype == "float32" else 1e-12
     gram = m @ m.T if rows <= cols else m.T @ m
@@ -370,11 +358,11 @@ def test_orthogonal_sign_correction_makes_q_haar():
     # negative.
     firsts = []
     for _ in range(400):
-        firsts.append(_np(init.orthogonal_(disttorch.empty(1, 6)))[0, 0])
+        firsts.append(to_numpy(init.orthogonal_(disttorch.empty(1, 6)))[0, 0])
     frac = np.mean(np.asarray(firsts) > 0)
     assert 0.4 < frac < 0.6
     # Square case: the diagonal of Q is symmetric around 0 (it is not for raw Householder Q).
-    diags = np.stack([np.diag(_np(init.orthogonal_(disttorch.empty(4, 4)))) for _ in range(400)])
+    diags = np.stack([np.diag(to_numpy(init.orthogonal_(disttorch.empty(4, 4)))) for _ in range(400)])
     assert np.all(np.abs((diags > 0).mean(0) - 0.5) < 0.1)
 
 
@@ -394,7 +382,7 @@ def test_orthogonal_errors_and_empty():
 def test_sparse(device, rows, cols, sparsity):
     w = disttorch.empty(rows, cols, device=device)
     assert init.sparse_(w, sparsity, std=0.5) is w
-    arr = _np(w)
+    arr = to_numpy(w)
     zeros = math.ceil(sparsity * rows)
     np.testing.assert_array_equal((arr == 0).sum(0), np.full(cols, zeros))
     if torch is not None:
@@ -404,7 +392,7 @@ def test_sparse(device, rows, cols, sparsity):
 
 def test_sparse_values_and_errors():
     w = init.sparse_(disttorch.empty(400, 300), 0.25, std=0.1)
-    arr = _np(w)
+    arr = to_numpy(w)
     nz = arr[arr != 0]
     assert nz.size == 300 * 300
     assert abs(nz.std() / 0.1 - 1) < 0.02
@@ -437,17 +425,17 @@ RANDOM_INITS = [
 def test_reproducible_with_manual_seed_and_generator(device, k):
     fn = RANDOM_INITS[k]
     disttorch.manual_seed(123)
-    a = _np(fn(disttorch.empty(16, 24, device=device)))
-    b = _np(fn(disttorch.empty(16, 24, device=device)))
+    a = to_numpy(fn(disttorch.empty(16, 24, device=device)))
+    b = to_numpy(fn(disttorch.empty(16, 24, device=device)))
     disttorch.manual_seed(123)
-    c = _np(fn(disttorch.empty(16, 24, device=device)))
+    c = to_numpy(fn(disttorch.empty(16, 24, device=device)))
     np.testing.assert_array_equal(a, c)
     assert not np.array_equal(a, b)
     g1 = disttorch.Generator(device=device).manual_seed(7)
     g2 = disttorch.Generator(device=device).manual_seed(7)
-    x = _np(fn(disttorch.empty(16, 24, device=device), g1))
+    x = to_numpy(fn(disttorch.empty(16, 24, device=device), g1))
     disttorch.manual_seed(999)  # the global seed does not matter with a generator
-    y = _np(fn(disttorch.empty(16, 24, device=device), g2))
+    y = to_numpy(fn(disttorch.empty(16, 24, device=device), g2))
     np.testing.assert_array_equal(x, y)
 
 
@@ -455,8 +443,8 @@ def test_cpu_and_cuda_draw_the_same_numbers():
     if not disttorch.cuda.is_available():
         pytest.skip("no cuda device")
     g1, g2 = disttorch.Generator().manual_seed(3), disttorch.Generator("cuda").manual_seed(3)
-    a = _np(init.kaiming_uniform_(disttorch.empty(8, 9), generator=g1))
-    b = _np(init.kaiming_uniform_(disttorch.empty(8, 9, device="cuda"), generator=g2))
+    a = to_numpy(init.kaiming_uniform_(disttorch.empty(8, 9), generator=g1))
+    b = to_numpy(init.kaiming_uniform_(disttorch.empty(8, 9, device="cuda"), generator=g2))
     np.testing.assert_array_equal(a, b)
 
 
@@ -489,7 +477,7 @@ def test_non_contiguous_targets_write_through(device, k):
     assert not view.is_contiguous()
     out = RANDOM_INITS[k](view)
     assert out is view
-    np.testing.assert_array_equal(_np(base), _np(view).T)
-    assert (_np(base) != 0).mean() > 0.5
+    np.testing.assert_array_equal(to_numpy(base), to_numpy(view).T)
+    assert (to_numpy(base) != 0).mean() > 0.5
     init.eye_(view)
-    np.testing.assert_array_equal(_np(base), np.eye(16, 24, dtype=np.float32).T)
+    np.testing.assert_array_equal(to_numpy(base), np.eye(16, 24, dtype=np.float32).T)

@@ -8,19 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
+from parity import need_torch, torch
 
 import disttorch
 from disttorch import nn
-
-try:
-    import torch
-except ImportError:
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
 
 
 def _copy_weights(theirs, ours) -> None:
@@ -35,7 +26,7 @@ def compare_module(make, inputs, *, dtype="float64", device="cpu", modes=("train
                    atol=1e-10, rtol=1e-7, grad_inputs=True):
     """``make(lib)`` builds the layer from ``lib.nn``; run both on ``inputs`` and compare
     outputs, then every parameter grad and the float input grads after the same backward."""
-    _need_torch()
+    need_torch()
     tm, dm = make(torch), make(disttorch)
     tdt, ddt = getattr(torch, dtype), getattr(disttorch, dtype)
     tm.to(tdt)
@@ -167,7 +158,7 @@ def test_embedding_max_norm_module_updates_weight():
 
 
 def test_rrelu_module_modes():
-    _need_torch()
+    need_torch()
     compare_module(lambda lib: lib.nn.RReLU(0.1, 0.3), [X234], modes=("eval",))
     m = nn.RReLU(0.1, 0.3)
     x = -disttorch.ones(1000, dtype=disttorch.float64)
@@ -212,7 +203,7 @@ REPRS = [
 
 @pytest.mark.parametrize("i", range(len(REPRS)))
 def test_repr_and_state_dict_keys(i):
-    _need_torch()
+    need_torch()
     tm, dm = REPRS[i](torch), REPRS[i](disttorch)
     assert repr(dm) == repr(tm)
     assert list(dm.state_dict()) == list(tm.state_dict())
@@ -318,7 +309,7 @@ def test_embedding_from_pretrained():
     with disttorch.no_grad():
         w[0, 0] = 9.0
     assert e.weight.tolist()[0][0] == 9.0  # shares the tensor's memory, as torch does
-    _need_torch()
+    need_torch()
     t = torch.nn.Embedding.from_pretrained(torch.ones(3, 2), max_norm=0.5)
     d = nn.Embedding.from_pretrained(disttorch.ones(3, 2), max_norm=0.5)
     assert repr(d) == repr(t)
@@ -399,7 +390,7 @@ def test_modules_on_device(device):
     (lambda lib: lib.nn.Bilinear(2, 3, 4)(lib.ones(5, 2), lib.ones(5, 2)), RuntimeError),
 ])
 def test_layer_errors(fn, exc):
-    _need_torch()
+    need_torch()
     with pytest.raises(exc):
         fn(torch)
     with pytest.raises(exc):

@@ -5,35 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from parity import check, check_error, gradcheck
+from parity import check, check_error, gradcheck, need_torch, to_numpy, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn import functional as F
-
-try:
-    import torch
-except ImportError:  # parity tests skip
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
 
 
 def _tf():
     return torch.nn.functional
 
 
-def _np(t):
-    return t.detach().cpu().numpy()
-
-
 def _close(ours, theirs, name, atol, rtol):
     assert tuple(ours.shape) == tuple(theirs.shape), f"{name}: {tuple(ours.shape)} != {tuple(theirs.shape)}"
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], name
-    np.testing.assert_allclose(_np(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name)
+    np.testing.assert_allclose(to_numpy(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name)
 
 
 def _copy_state(ours, theirs, device):
@@ -53,7 +39,7 @@ def module_parity(make, x_shape, device, dtype="float64", steps=3, modes=("train
     """Run the layer built by ``make(lib)`` in both libraries over ``steps`` inputs per mode
     (same data, same upstream grads) and compare outputs, input grads, parameter grads and
     all buffers (running statistics, ``num_batches_tracked``) after every step."""
-    _need_torch()
+    need_torch()
     if atol is None:
         atol, rtol = (1e-10, 1e-8) if dtype == "float64" else (3e-5, 3e-4)
     rng = np.random.default_rng(seed)
@@ -123,8 +109,8 @@ def test_batchnorm_momentum_none_is_cumulative_average(device):
         vars_.append(x.var(0, ddof=1))
         m(disttorch.tensor(x, dtype=disttorch.float32, device=device))
     assert int(m.num_batches_tracked) == 5 and m.num_batches_tracked.dtype == disttorch.int64
-    np.testing.assert_allclose(_np(m.running_mean), np.mean(means, 0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(_np(m.running_var), np.mean(vars_, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(m.running_mean), np.mean(means, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(m.running_var), np.mean(vars_, 0), rtol=1e-5, atol=1e-6)
 
 
 def test_batchnorm_eval_uses_running_stats(device):
@@ -135,12 +121,12 @@ def test_batchnorm_eval_uses_running_stats(device):
     x = disttorch.ones(1, 2, 2, 2, device=device)  # batch size 1 is fine in eval
     y = m(x)
     expected = np.array([0.0, 3.0 / np.sqrt(0.25 + 1e-5)])
-    np.testing.assert_allclose(_np(y)[0, :, 0, 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(y)[0, :, 0, 0], expected, rtol=1e-6)
     assert int(m.num_batches_tracked) == 0  # eval does not count batches
 
 
 def test_batchnorm_repr_state_dict_and_init():
-    _need_torch()
+    need_torch()
     for spec in ["BatchNorm1d(8)", "BatchNorm2d(8, eps=1e-3, momentum=None)",
                  "BatchNorm2d(8, affine=False)", "BatchNorm3d(4, track_running_stats=False)",
                  "BatchNorm1d(8, bias=False)"]:
@@ -150,7 +136,7 @@ def test_batchnorm_repr_state_dict_and_init():
         for k, v in t.state_dict().items():
             dv = d.state_dict()[k]
             assert dv.dtype.name == str(v.dtype).split(".")[1], k
-            np.testing.assert_array_equal(_np(dv), v.numpy())
+            np.testing.assert_array_equal(to_numpy(dv), v.numpy())
         assert [n for n, _ in d.named_parameters()] == [n for n, _ in t.named_parameters()]
     assert repr(nn.BatchNorm2d(8)) == (
         "BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)")
@@ -205,7 +191,7 @@ class _HookedBN(nn.BatchNorm2d):
 
 def test_batchnorm_batch_stats_hook(device):
     """A subclass replacing ``_batch_stats`` gets torch's numbers (outputs, grads, stats)."""
-    _need_torch()
+    need_torch()
     _HookedBN.calls = 0
     rng = np.random.default_rng(3)
     theirs = torch.nn.BatchNorm2d(3).double()
@@ -271,7 +257,7 @@ def test_norm_layer_parity_float32(spec, shape, device):
 
 
 def test_norm_layer_repr_and_state_dict():
-    _need_torch()
+    need_torch()
     for spec in ["LayerNorm(4)", "LayerNorm((4, 5), bias=False)", "LayerNorm(3, eps=1e-6, elementwise_affine=False)",
                  "GroupNorm(2, 4)", "GroupNorm(1, 6, eps=1e-3, affine=False)", "GroupNorm(2, 4, bias=False)",
                  "RMSNorm(4)", "RMSNorm([4, 3], eps=1e-3)", "RMSNorm(2, elementwise_affine=False)",
@@ -282,7 +268,7 @@ def test_norm_layer_repr_and_state_dict():
         assert repr(d) == repr(t), spec
         assert list(d.state_dict()) == list(t.state_dict()), spec
         for k, v in t.state_dict().items():
-            np.testing.assert_array_equal(_np(d.state_dict()[k]), v.numpy())
+            np.testing.assert_array_equal(to_numpy(d.state_dict()[k]), v.numpy())
     assert nn.LayerNorm([2, 3]).normalized_shape == (2, 3)
     assert nn.RMSNorm(5).normalized_shape == (5,)
 
@@ -348,7 +334,7 @@ def test_batch_norm_functional_variants(device):
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 4, 5)], ids=str)
 def test_batch_norm_functional_running_update(shape, device):
     """Running stats: in-place update with the unbiased variance, as torch."""
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(0)
     x = rng.normal(size=shape) * 2 + 1
     rm0, rv0 = rng.normal(size=3), rng.uniform(0.5, 2, size=3)
@@ -360,18 +346,18 @@ def test_batch_norm_functional_running_update(shape, device):
     _close(drm, trm, "running_mean", 1e-12, 1e-10)
     _close(drv, trv, "running_var", 1e-12, 1e-10)
     axes = (0,) + tuple(range(2, len(shape)))
-    np.testing.assert_allclose(_np(drv), 0.75 * rv0 + 0.25 * x.var(axes, ddof=1))
+    np.testing.assert_allclose(to_numpy(drv), 0.75 * rv0 + 0.25 * x.var(axes, ddof=1))
     # eval leaves them alone; an empty batch does not touch them either
-    before = _np(drm).copy(), _np(drv).copy()
+    before = to_numpy(drm).copy(), to_numpy(drv).copy()
     F.batch_norm(disttorch.tensor(x, device=device), drm, drv, training=False)
     F.batch_norm(disttorch.zeros((0,) + shape[1:], device=device, dtype=disttorch.float64),
                  drm, drv, training=True)
-    np.testing.assert_array_equal(_np(drm), before[0])
-    np.testing.assert_array_equal(_np(drv), before[1])
+    np.testing.assert_array_equal(to_numpy(drm), before[0])
+    np.testing.assert_array_equal(to_numpy(drv), before[1])
 
 
 def test_batch_norm_functional_half(device):
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 3, 5)).astype(np.float16)
     for params in (np.float16, np.float32):
@@ -442,7 +428,7 @@ def test_rms_norm_functional(shape, ns, eps, device):
 
 
 def test_rms_norm_default_eps_and_dtypes(device):
-    _need_torch()
+    need_torch()
     # tiny inputs: the default eps (machine epsilon of the computation dtype) dominates
     for dtype, scale in (("float64", 1e-8), ("float32", 1e-4), ("float16", 1e-3), ("bfloat16", 1e-3)):
         x = np.full((2, 4), scale, dtype=np.float64)
@@ -450,7 +436,7 @@ def test_rms_norm_default_eps_and_dtypes(device):
         dx = disttorch.tensor(x, device=device).to(getattr(disttorch, dtype))
         ty, dy = _tf().rms_norm(tx, (4,)), F.rms_norm(dx, (4,))
         assert dy.dtype.name == dtype
-        np.testing.assert_allclose(_np(dy.float()), ty.float().numpy(), rtol=1e-2)
+        np.testing.assert_allclose(to_numpy(dy.float()), ty.float().numpy(), rtol=1e-2)
     # a weight of another dtype: the result keeps the input's dtype
     check([(3, 4), (4,)], lambda x, w: _tf().rms_norm(x.float(), (4,), w),
           dt_fn=lambda x, w: F.rms_norm(x.float(), (4,), w), device=device, atol=1e-6, rtol=1e-5)
@@ -464,7 +450,7 @@ def test_instance_norm_functional(shape, device):
 
 
 def test_instance_norm_running_stats(device):
-    _need_torch()
+    need_torch()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 2, 5)) * 2 + 1
     trm, trv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
@@ -522,7 +508,7 @@ def test_norm_gradcheck(name):
 @pytest.mark.parametrize("name", ["layer_norm", "batch_norm_train", "group_norm", "rms_norm"])
 def test_double_backward_matches_torch(name, device):
     """The grad of a grad (create_graph=True) gives torch's numbers."""
-    _need_torch()
+    need_torch()
     fns = {
         "layer_norm": (lambda lib, x, w: lib.nn.functional.layer_norm(x, (4,), w, w * 0.5), (3, 4)),
         "batch_norm_train": (lambda lib, x, w: lib.nn.functional.batch_norm(
@@ -624,7 +610,7 @@ def test_functional_errors():
 
 
 def test_functional_names():
-    _need_torch()
+    need_torch()
     for name in ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm",
                  "local_response_norm"]:
         assert callable(getattr(F, name)) and hasattr(_tf(), name)

@@ -8,29 +8,16 @@ import warnings
 
 import numpy as np
 import pytest
+from parity import need_torch, to_numpy, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn.utils import parametrizations as PS
 from disttorch.nn.utils import parametrize as P
 
-try:
-    import torch
-except ImportError:  # the parity tests skip
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
-
 
 def _close(ours, theirs, rtol=1e-10, atol=1e-12):
-    np.testing.assert_allclose(_np(ours), theirs.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(to_numpy(ours), theirs.detach().numpy(), rtol=rtol, atol=atol)
 
 
 def _pair(kind):
@@ -64,7 +51,7 @@ def _fwd_bwd(t, d, x):
 @pytest.mark.parametrize("kind", ["linear", "conv"])
 @pytest.mark.parametrize("dim", [0, 1, None, -1])
 def test_weight_norm_parity(kind, dim):
-    _need_torch()
+    need_torch()
     t, d, x = _pair(kind)
     torch.nn.utils.parametrizations.weight_norm(t, dim=dim)
     PS.weight_norm(d, dim=dim)
@@ -80,7 +67,7 @@ def test_weight_norm_parity(kind, dim):
 @pytest.mark.parametrize("kind", ["linear", "conv"])
 @pytest.mark.parametrize("n_iter", [1, 3])
 def test_spectral_norm_parity(kind, n_iter):
-    _need_torch()
+    need_torch()
     t, d, x = _pair(kind)
     torch.nn.utils.parametrizations.spectral_norm(t, n_power_iterations=n_iter)
     PS.spectral_norm(d, n_power_iterations=n_iter)
@@ -95,9 +82,9 @@ def test_spectral_norm_parity(kind, n_iter):
         d.zero_grad()
     t.eval()
     d.eval()
-    u_before = _np(d.parametrizations.weight[0]._u).copy()
+    u_before = to_numpy(d.parametrizations.weight[0]._u).copy()
     _fwd_bwd(t, d, x)
-    np.testing.assert_array_equal(_np(d.parametrizations.weight[0]._u), u_before)  # eval: no step
+    np.testing.assert_array_equal(to_numpy(d.parametrizations.weight[0]._u), u_before)  # eval: no step
     sig_t = torch.linalg.matrix_norm(t.weight.reshape(t.weight.shape[0], -1), 2)
     sig_d = disttorch.linalg.matrix_norm(d.weight.reshape(d.weight.shape[0], -1), 2)
     _close(sig_d, sig_t, rtol=1e-8)
@@ -117,7 +104,7 @@ def test_spectral_norm_sigma_close_to_one_and_dims():
     with pytest.raises(ValueError, match="has no parameter or buffer with name 'foo'"):
         PS.spectral_norm(nn.Linear(2, 2), name="foo")
     b = PS.spectral_norm(nn.Linear(2, 3), name="bias")  # 1-d: plain normalisation
-    np.testing.assert_allclose(np.linalg.norm(_np(b.bias)), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(to_numpy(b.bias)), 1.0, rtol=1e-6)
 
 
 class _Symmetric(nn.Module):
@@ -161,7 +148,7 @@ def _sq_pair():
 
 
 def test_user_parametrization_right_inverse_and_chain():
-    _need_torch()
+    need_torch()
     TSym, TScale = _torch_versions()
     t, d = _sq_pair()
     torch.nn.utils.parametrize.register_parametrization(t, "weight", TSym())
@@ -179,14 +166,14 @@ def test_user_parametrization_right_inverse_and_chain():
     t.weight = torch.tensor(A)
     d.weight = disttorch.tensor(A)
     _close(d.parametrizations.weight.original, t.parametrizations.weight.original)
-    np.testing.assert_allclose(_np(d.weight), A, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(d.weight), A, rtol=1e-12)
     orig = d.parametrizations.weight.original
     assert isinstance(orig, nn.Parameter) and orig.requires_grad
 
 
 @pytest.mark.parametrize("leave", [True, False])
 def test_remove_parametrizations(leave):
-    _need_torch()
+    need_torch()
     TSym, _ = _torch_versions()
     t, d = _sq_pair()
     torch.nn.utils.parametrize.register_parametrization(t, "weight", TSym())
@@ -204,7 +191,7 @@ def test_remove_parametrizations(leave):
 
 
 def test_remove_weight_norm_parametrization_keeps_value():
-    _need_torch()
+    need_torch()
     t, d, x = _pair("linear")
     torch.nn.utils.parametrizations.weight_norm(t)
     PS.weight_norm(d)
@@ -217,7 +204,7 @@ def test_remove_weight_norm_parametrization_keeps_value():
 
 
 def test_state_dict_round_trip_and_load_from_torch():
-    _need_torch()
+    need_torch()
     t, d, x = _pair("conv")
     torch.nn.utils.parametrizations.weight_norm(t)
     PS.weight_norm(d)
@@ -228,7 +215,7 @@ def test_state_dict_round_trip_and_load_from_torch():
     d2 = PS.weight_norm(nn.Conv2d(2, 3, 3).double())
     r = d2.load_state_dict(d.state_dict())
     assert not r.missing_keys and not r.unexpected_keys
-    np.testing.assert_array_equal(_np(d2.weight), _np(d.weight))
+    np.testing.assert_array_equal(to_numpy(d2.weight), to_numpy(d.weight))
     with pytest.raises(RuntimeError, match="Missing key"):
         nn.Conv2d(2, 3, 3).double().load_state_dict(d.state_dict())
 
@@ -238,8 +225,8 @@ def test_buffer_parametrization_and_helpers():
     P.register_parametrization(m, "running_var", _Scale())
     assert "parametrizations.running_var.original" in m.state_dict()
     assert not isinstance(m.parametrizations.running_var.original, nn.Parameter)
-    np.testing.assert_allclose(_np(m.running_var), np.ones(3))  # right_inverse then forward
-    np.testing.assert_allclose(_np(m.parametrizations.running_var.original), 0.5 * np.ones(3))
+    np.testing.assert_allclose(to_numpy(m.running_var), np.ones(3))  # right_inverse then forward
+    np.testing.assert_allclose(to_numpy(m.parametrizations.running_var.original), 0.5 * np.ones(3))
     assert P.is_parametrized(m) and P.is_parametrized(m, "running_var")
     assert not P.is_parametrized(m, "weight")
     assert P.type_before_parametrizations(m) is nn.BatchNorm1d
@@ -277,14 +264,14 @@ def test_transfer_parametrizations_and_params():
     assert P.is_parametrized(b, "weight")
     assert b.parametrizations.weight.original0 is a.parametrizations.weight.original0
     assert b.parametrizations.weight.original1 is a.parametrizations.weight.original1
-    np.testing.assert_array_equal(_np(b.weight), _np(a.weight))
+    np.testing.assert_array_equal(to_numpy(b.weight), to_numpy(a.weight))
 
 
 def test_deepcopy_and_pickle():
     m = PS.weight_norm(nn.Linear(3, 4))
     c = copy.deepcopy(m)
     assert type(c).__name__ == "ParametrizedLinear"
-    np.testing.assert_array_equal(_np(c.weight), _np(m.weight))
+    np.testing.assert_array_equal(to_numpy(c.weight), to_numpy(m.weight))
     assert c.parametrizations.weight.original0 is not m.parametrizations.weight.original0
     with pytest.raises(RuntimeError, match="Serialization of parametrized modules"):
         pickle.dumps(m)
@@ -308,7 +295,7 @@ def test_gradcheck_through_parametrized_linear():
 
 
 def test_errors_match_torch():
-    _need_torch()
+    need_torch()
 
     class Shrink(nn.Module):
         def forward(self, x):
@@ -355,7 +342,7 @@ def test_errors_match_torch():
 
 
 def test_legacy_weight_norm_parity():
-    _need_torch()
+    need_torch()
     t, d, x = _pair("conv")
     with warnings.catch_warnings(record=True) as wt:
         warnings.simplefilter("always")
@@ -382,7 +369,7 @@ def test_legacy_weight_norm_parity():
 
 @pytest.mark.parametrize("kind", ["linear", "conv"])
 def test_legacy_spectral_norm_parity(kind):
-    _need_torch()
+    need_torch()
     t, d, x = _pair(kind)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch 2.13 does not warn for this one
@@ -399,9 +386,9 @@ def test_legacy_spectral_norm_parity(kind):
         d.zero_grad()
     t.eval()
     d.eval()
-    u = _np(d.weight_u).copy()
+    u = to_numpy(d.weight_u).copy()
     _fwd_bwd(t, d, x)
-    np.testing.assert_array_equal(_np(d.weight_u), u)
+    np.testing.assert_array_equal(to_numpy(d.weight_u), u)
     with pytest.raises(RuntimeError, match="Cannot register two spectral_norm hooks"):
         nn.utils.spectral_norm(d)
     torch.nn.utils.remove_spectral_norm(t)
@@ -426,11 +413,11 @@ def test_legacy_spectral_norm_loads_v0_checkpoint():
     assert "weight" in old  # the caller's dict is not rewritten
     m2.eval()
     m2(disttorch.zeros(1, 4, dtype=disttorch.float64))
-    np.testing.assert_allclose(_np(m2.weight), _np(m.weight), rtol=1e-8)
+    np.testing.assert_allclose(to_numpy(m2.weight), to_numpy(m.weight), rtol=1e-8)
 
 
 def test_weight_norm_loads_legacy_checkpoint():
-    _need_torch()
+    need_torch()
     t = torch.nn.Linear(3, 4).double()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)

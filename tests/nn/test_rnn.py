@@ -11,30 +11,16 @@ import warnings
 
 import numpy as np
 import pytest
-from parity import check_error, gradcheck
+from parity import check_error, gradcheck, need_torch, to_numpy, torch
 
 import disttorch
 from disttorch import nn
-
-try:
-    import torch
-except ImportError:  # parity tests skip; gradchecks still run
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
 
 
 def _close(ours, theirs, name, atol, rtol):
     assert tuple(ours.shape) == tuple(theirs.shape), f"{name}: {tuple(ours.shape)} != {tuple(theirs.shape)}"
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], name
-    np.testing.assert_allclose(_np(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name)
+    np.testing.assert_allclose(to_numpy(ours), theirs.detach().numpy(), atol=atol, rtol=rtol, err_msg=name)
 
 
 def _flatten(out):
@@ -51,7 +37,7 @@ def rnn_parity(make, x, device, hx=None, dtype="float64", mode="eval", seed=0, a
     """Build ``make(lib)`` in both libraries with torch's weights, run on ``x`` (and the
     initial states ``hx``: an array or a tuple of arrays), compare every output, then the
     grads of the parameters, the input and the initial states."""
-    _need_torch()
+    need_torch()
     if atol is None:
         atol, rtol = (1e-10, 1e-8) if dtype == "float64" else (2e-5, 2e-4)
     rng = np.random.default_rng(seed)
@@ -180,7 +166,7 @@ def test_long_sequence_backprop(kind, device):
 
 
 def test_empty_batch(device):
-    _need_torch()
+    need_torch()
     for kind in KINDS:
         t, d = _make(kind)(torch), _make(kind)(disttorch).to(device)
         to, do = _flatten(t(torch.zeros(5, 0, 4))), _flatten(d(disttorch.zeros(5, 0, 4, device=device)))
@@ -199,12 +185,12 @@ def test_train_mode_inter_layer_dropout(kind, device):
     disttorch.manual_seed(4)
     b = _flatten(m(x))
     for u, v in zip(a, b):
-        np.testing.assert_array_equal(_np(u), _np(v))
-    assert not np.allclose(_np(a[0]), _np(ref))
+        np.testing.assert_array_equal(to_numpy(u), to_numpy(v))
+    assert not np.allclose(to_numpy(a[0]), to_numpy(ref))
     one = getattr(nn, kind)(4, 6, num_layers=2, dropout=0.0).to(device)
     one.load_state_dict(m.state_dict())
     one.train()
-    np.testing.assert_allclose(_np(_flatten(one(x))[0]), _np(ref), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(_flatten(one(x))[0]), to_numpy(ref), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -224,7 +210,7 @@ def test_sequence_second_order(kind):
 
 
 def test_state_dict_keys_and_repr():
-    _need_torch()
+    need_torch()
     for kind in KINDS:
         for kw in [{}, {"num_layers": 3, "bias": False, "batch_first": True, "dropout": 0.1,
                         "bidirectional": True}]:
@@ -251,26 +237,26 @@ def test_init_bounds():
     H = 16
     for m in (nn.LSTM(5, H, 2, bidirectional=True), nn.GRU(5, H), nn.RNN(5, H), nn.LSTMCell(5, H),
               nn.GRUCell(5, H), nn.RNNCell(5, H)):
-        vals = np.concatenate([_np(p).ravel() for p in m.parameters()])
+        vals = np.concatenate([to_numpy(p).ravel() for p in m.parameters()])
         bound = 1 / math.sqrt(H)
         assert np.abs(vals).max() <= bound
         assert vals.max() > 0.95 * bound and vals.min() < -0.95 * bound
         assert abs(vals.std() - bound / math.sqrt(3)) < 0.1 * bound
         for p in m.parameters():
-            assert np.unique(_np(p)).size > 1 or p.numel() == 1
+            assert np.unique(to_numpy(p)).size > 1 or p.numel() == 1
 
 
 def test_weights_are_read_at_call_time():
     m = nn.GRU(2, 3, dtype=disttorch.float64)
     x = disttorch.randn(4, 1, 2, dtype=disttorch.float64)
-    before = _np(m(x)[0])
+    before = to_numpy(m(x)[0])
     with disttorch.no_grad():
         m.weight_hh_l0.mul_(0.0)
-    assert not np.allclose(_np(m(x)[0]), before)
+    assert not np.allclose(to_numpy(m(x)[0]), before)
     m.weight_ih_l0 = nn.Parameter(disttorch.zeros(9, 2, dtype=disttorch.float64))
     m.bias_ih_l0 = nn.Parameter(disttorch.zeros(9, dtype=disttorch.float64))
     m.bias_hh_l0 = nn.Parameter(disttorch.zeros(9, dtype=disttorch.float64))
-    np.testing.assert_allclose(_np(m(x)[0]), 0.0)
+    np.testing.assert_allclose(to_numpy(m(x)[0]), 0.0)
 
 
 # ================================================================================== cells
@@ -307,7 +293,7 @@ def test_cell_float32_parity(device):
 
 
 def test_cells_as_a_loop_match_the_sequence_layer():
-    _need_torch()
+    need_torch()
     for seq_cls, cell_cls in ((nn.LSTM, nn.LSTMCell), (nn.GRU, nn.GRUCell), (nn.RNN, nn.RNNCell)):
         seq = seq_cls(4, 6, dtype=disttorch.float64)
         cell = cell_cls(4, 6, dtype=disttorch.float64)
@@ -318,7 +304,7 @@ def test_cells_as_a_loop_match_the_sequence_layer():
         for t in range(5):
             state = cell(x[t], state)
             h = state[0] if isinstance(state, tuple) else state
-            np.testing.assert_allclose(_np(h), _np(out[t]), atol=1e-12)
+            np.testing.assert_allclose(to_numpy(h), to_numpy(out[t]), atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "RNNCell"])

@@ -9,25 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from parity import check_error
+from parity import check_error, need_torch, to_numpy, torch
 
 import disttorch
 from disttorch.nn.utils import rnn as R
 
-try:
-    import torch
-    from torch.nn.utils import rnn as TR
-except ImportError:  # parity tests skip; gradchecks still run
-    torch = TR = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
-
-
-def _np(t):
-    return t.detach().cpu().numpy()
+TR = torch.nn.utils.rnn if torch is not None else None
 
 
 def _dev(device):
@@ -38,7 +25,7 @@ def _close(ours, theirs, name, atol=1e-12, rtol=1e-10):
     assert tuple(ours.shape) == tuple(theirs.shape), f"{name}: {tuple(ours.shape)} != {tuple(theirs.shape)}"
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], (
         f"{name}: {ours.dtype} != {theirs.dtype}")
-    a, b = _np(ours), theirs.detach().numpy()
+    a, b = to_numpy(ours), theirs.detach().numpy()
     if a.dtype.kind in "biu":
         np.testing.assert_array_equal(a, b, err_msg=name)
     else:
@@ -97,7 +84,7 @@ def _sort_cases(patterns: dict) -> list:
 @pytest.mark.parametrize("pattern,enforce_sorted", _sort_cases(LENGTHS))
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_pack_padded_sequence(pattern, batch_first, enforce_sorted, device):
-    _need_torch()
+    need_torch()
     lens = LENGTHS[pattern]
     tx, dx = _pair(_padded(lens, batch_first, extra=1), device)
     tp = TR.pack_padded_sequence(tx, lens, batch_first, enforce_sorted)
@@ -116,7 +103,7 @@ def test_pack_padded_sequence(pattern, batch_first, enforce_sorted, device):
     lambda lib, lens: np.array(lens),
 ], ids=["list", "int64", "int32", "float64", "tuple", "numpy"])
 def test_pack_padded_sequence_lengths_forms(lengths):
-    _need_torch()
+    need_torch()
     lens = LENGTHS["unsorted"]
     tx, dx = _pair(_padded(lens, False), "cpu")
     tp = TR.pack_padded_sequence(tx, lengths(torch, lens), enforce_sorted=False)
@@ -126,7 +113,7 @@ def test_pack_padded_sequence_lengths_forms(lengths):
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int64", "bool"])
 def test_pack_pad_dtypes(dtype, device):
-    _need_torch()
+    need_torch()
     lens = LENGTHS["unsorted"]
     a = _padded(lens, True, trailing=())
     a = (a > 0) if dtype == "bool" else (a * 3).astype(dtype)
@@ -146,7 +133,7 @@ def test_pack_pad_dtypes(dtype, device):
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("total_length", [None, 7])
 def test_pad_packed_sequence(pattern, batch_first, total_length, device):
-    _need_torch()
+    need_torch()
     lens = LENGTHS[pattern]
     tx, dx = _pair(_padded(lens, False, trailing=(2, 3)), device)
     tp = TR.pack_padded_sequence(tx, lens, enforce_sorted=False)
@@ -161,7 +148,7 @@ def test_pad_packed_sequence(pattern, batch_first, total_length, device):
 
 
 def test_pad_packed_sequence_sorted_input(device):
-    _need_torch()
+    need_torch()
     lens = LENGTHS["sorted"]
     tx, dx = _pair(_padded(lens, True), device)
     tp, dp = TR.pack_padded_sequence(tx, lens, True), R.pack_padded_sequence(dx, lens, True)
@@ -186,7 +173,7 @@ def _seqs(lens, trailing=(2,), dtype="float64", seed=3):
 @pytest.mark.parametrize("padding_side", ["right", "left"])
 @pytest.mark.parametrize("trailing", [(), (2, 3)], ids=["no_trailing", "trailing"])
 def test_pad_sequence(pattern, batch_first, padding_side, trailing, device):
-    _need_torch()
+    need_torch()
     arrays = _seqs(SEQ_LENGTHS[pattern], trailing)
     pairs = [_pair(a, device) for a in arrays]
     to = TR.pad_sequence([t for t, _ in pairs], batch_first, 0.25, padding_side)
@@ -199,7 +186,7 @@ def test_pad_sequence(pattern, batch_first, padding_side, trailing, device):
 
 
 def test_pad_sequence_defaults_and_casts():
-    _need_torch()
+    need_torch()
     cases = [
         lambda lib: lib.nn.utils.rnn.pad_sequence([lib.ones(2, 3), lib.ones(3, 3, dtype=lib.float64)]),
         lambda lib: lib.nn.utils.rnn.pad_sequence([lib.ones(2, dtype=lib.int32), lib.ones(3, dtype=lib.int32)],
@@ -215,7 +202,7 @@ def test_pad_sequence_defaults_and_casts():
         t, d = f(torch), f(disttorch)
         assert tuple(d.shape) == tuple(t.shape), i
         assert str(d.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], i
-        np.testing.assert_array_equal(_np(d), t.numpy(), err_msg=str(i))
+        np.testing.assert_array_equal(to_numpy(d), t.numpy(), err_msg=str(i))
 
 
 # =============================================================== pack_sequence / unpack
@@ -224,7 +211,7 @@ PACK_LENGTHS = {"mixed": [3, 5, 1, 4], "single": [2], "equal": [3, 3], "sorted":
 
 @pytest.mark.parametrize("pattern,enforce_sorted", _sort_cases(PACK_LENGTHS))
 def test_pack_sequence_and_unpack(pattern, enforce_sorted, device):
-    _need_torch()
+    need_torch()
     lens = PACK_LENGTHS[pattern]
     pairs = [_pair(a, device) for a in _seqs(lens)]
     tp = TR.pack_sequence([t for t, _ in pairs], enforce_sorted)
@@ -245,7 +232,7 @@ def test_pack_sequence_and_unpack(pattern, enforce_sorted, device):
 
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_unpad_sequence(batch_first, device):
-    _need_torch()
+    need_torch()
     lens = [3, 1, 4]
     tx, dx = _pair(_padded(lens, batch_first), device, grad=False)
     tl, dl = torch.tensor(lens), disttorch.tensor(lens)
@@ -272,13 +259,13 @@ def test_pack_then_pad_round_trip_values(device):
     out, got = R.pad_packed_sequence(R.pack_sequence(seqs, enforce_sorted=False), batch_first=True)
     assert got.tolist() == lens
     for i, n in enumerate(lens):
-        np.testing.assert_array_equal(_np(out[i, :n]), _np(x[i, :n]))
-        np.testing.assert_array_equal(_np(left[i, 5 - n:]), _np(x[i, :n]))
-        assert not _np(out[i, n:]).any() and not _np(left[i, :5 - n]).any()
+        np.testing.assert_array_equal(to_numpy(out[i, :n]), to_numpy(x[i, :n]))
+        np.testing.assert_array_equal(to_numpy(left[i, 5 - n:]), to_numpy(x[i, :n]))
+        assert not to_numpy(out[i, n:]).any() and not to_numpy(left[i, :5 - n]).any()
 
 
 def test_invert_permutation(device):
-    _need_torch()
+    need_torch()
     for perm in ([2, 0, 1], [0], [3, 1, 4, 0, 2]):
         d = R.invert_permutation(disttorch.tensor(perm, device=device))
         _close(d, TR.invert_permutation(torch.tensor(perm)), str(perm))
@@ -288,7 +275,7 @@ def test_invert_permutation(device):
 
 # ======================================================================= PackedSequence
 def test_packed_sequence_container(device):
-    _need_torch()
+    need_torch()
     lens = [3, 1, 2]
     tx, dx = _pair(_padded(lens, False), device, grad=False)
     tp = TR.pack_padded_sequence(tx, lens, enforce_sorted=False)
@@ -313,9 +300,9 @@ def test_packed_sequence_container(device):
     # ``_replace`` / the (data, batch_sizes) form / unsorted_indices from sorted_indices
     r = dp._replace(data=dp.data * 2)
     assert type(r) is R.PackedSequence
-    np.testing.assert_array_equal(_np(r.data), 2 * _np(dp.data))
+    np.testing.assert_array_equal(to_numpy(r.data), 2 * to_numpy(dp.data))
     q = R.PackedSequence((dp.data, dp.batch_sizes), sorted_indices=dp.sorted_indices)
-    np.testing.assert_array_equal(_np(q.unsorted_indices), _np(tp.unsorted_indices))
+    np.testing.assert_array_equal(to_numpy(q.unsorted_indices), to_numpy(tp.unsorted_indices))
     q = R.PackedSequence(dp.data, dp.batch_sizes)
     assert q.sorted_indices is None and q.unsorted_indices is None
 
@@ -332,7 +319,7 @@ def test_packed_sequence_moves_between_devices():
     h = g.to("cpu", disttorch.float32)
     assert h.data.device.type == "cpu" and h.data.dtype == disttorch.float32
     assert h.unsorted_indices.device.type == "cpu"
-    np.testing.assert_array_equal(_np(g.cpu().data), _np(p.data))
+    np.testing.assert_array_equal(to_numpy(g.cpu().data), to_numpy(p.data))
     with pytest.raises(ValueError, match="batch_sizes should always be on CPU"):
         R.PackedSequence(g.data, g.batch_sizes.cuda())
 
@@ -352,7 +339,7 @@ def packed_rnn_parity(kind, kw, lens, device, with_state, dtype="float64", enfor
                       atol=None, rtol=None):
     """torch's weights in ours; pack the same padded batch, run, then compare the packed
     output, the final states, and the grads of every parameter, the input and hx."""
-    _need_torch()
+    need_torch()
     if atol is None:
         atol, rtol = (1e-10, 1e-8) if dtype == "float64" else (2e-5, 2e-4)
     I, H = 3, 5
@@ -443,8 +430,8 @@ def test_packed_matches_per_sequence_runs(kind):
     for i, n in enumerate(lens):
         o1, h1 = m(x[i:i + 1, :n].transpose(0, 1))
         h1 = h1[0] if kind == "LSTM" else h1
-        np.testing.assert_allclose(_np(padded[i, :n]), _np(o1[:, 0]), atol=1e-12)
-        np.testing.assert_allclose(_np(h[:, i]), _np(h1[:, 0]), atol=1e-12)
+        np.testing.assert_allclose(to_numpy(padded[i, :n]), to_numpy(o1[:, 0]), atol=1e-12)
+        np.testing.assert_allclose(to_numpy(h[:, i]), to_numpy(h1[:, 0]), atol=1e-12)
 
 
 def test_packed_train_dropout_is_seeded():
@@ -454,9 +441,9 @@ def test_packed_train_dropout_is_seeded():
     a = m(p)
     disttorch.manual_seed(3)
     b = m(p)
-    np.testing.assert_array_equal(_np(a[0].data), _np(b[0].data))
+    np.testing.assert_array_equal(to_numpy(a[0].data), to_numpy(b[0].data))
     m.eval()
-    assert not np.allclose(_np(m(p)[0].data), _np(a[0].data))
+    assert not np.allclose(to_numpy(m(p)[0].data), to_numpy(a[0].data))
 
 
 # ================================================================= finite differences

@@ -5,20 +5,11 @@ import math
 
 import numpy as np
 import pytest
+from parity import need_torch, torch
 
 import disttorch
 from disttorch import nn
 from disttorch.nn import utils
-
-try:
-    import torch
-except ImportError:  # the parity tests skip
-    torch = None
-
-
-def _need_torch():
-    if torch is None:
-        pytest.skip("torch is not installed: parity tests need it as the oracle")
 
 
 def _np(t):
@@ -65,7 +56,7 @@ NORMS = [1, 2, 2.0, float("inf"), "inf", 0.5, 3, 0, -float("inf"), -1.5]
 @pytest.mark.parametrize("max_norm", [0.3, 1e6])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_clip_grad_norm_parity(device, norm_type, max_norm, dtype):
-    _need_torch()
+    need_torch()
     p = float(norm_type)
     shapes = ((3, 4), (5,), (), (2, 3, 2))
     if p >= 0 and not math.isinf(p):  # an empty grad only has an identity for these
@@ -118,7 +109,7 @@ def test_no_clipping_below_max_norm():
 
 
 def test_mixed_dtypes_and_half(device):
-    _need_torch()
+    need_torch()
     gs = [np.array([1.0, 2.0, 3.0], np.float32), np.array([1.0, -4.0], np.float64),
           np.array([[0.5, -0.25]], np.float16)]
     ours, theirs = _pairs(gs, device)
@@ -137,7 +128,7 @@ def test_mixed_dtypes_and_half(device):
 
 
 def test_single_tensor_generator_and_none_grads(device):
-    _need_torch()
+    need_torch()
     gs = [np.array([3.0, 4.0]), None, np.array([[12.0]])]
     ours, theirs = _pairs(gs, device)
     # a single tensor
@@ -172,7 +163,7 @@ def test_empty_parameters():
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 @pytest.mark.parametrize("norm_type", [2.0, 1, "inf"])
 def test_error_if_nonfinite(bad, norm_type):
-    _need_torch()
+    need_torch()
     gs = [np.array([1.0, bad, 2.0]), np.array([3.0])]
     ours, theirs = _pairs(gs)
     with pytest.raises(RuntimeError):
@@ -193,7 +184,7 @@ def test_error_if_nonfinite(bad, norm_type):
 
 
 def test_empty_grad_with_inf_norm_errors():
-    _need_torch()
+    need_torch()
     ours, theirs = _pairs([np.zeros((0, 3))])
     for norm_type in ("inf", -float("inf"), -1):
         with pytest.raises(RuntimeError):
@@ -205,7 +196,7 @@ def test_empty_grad_with_inf_norm_errors():
 
 @pytest.mark.parametrize("norm_type", [1, 2, float("inf"), 0.5])
 def test_get_total_norm_and_clip_grads_with_norm(device, norm_type):
-    _need_torch()
+    need_torch()
     gs = _grads(seed=5)
     ours, theirs = _pairs(gs, device)
     n1 = utils.get_total_norm([p.grad for p in ours], norm_type)
@@ -236,7 +227,7 @@ def test_clip_bumps_grad_version():
 @pytest.mark.parametrize("clip_value", [0.5, 2, -1.0, 0.0])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 def test_clip_grad_value_parity(device, clip_value, dtype):
-    _need_torch()
+    need_torch()
     gs = _grads(seed=2, scale=2.0, dtype=dtype)
     gs[0][0, 0] = np.nan
     gs[0][0, 1] = np.inf
@@ -265,7 +256,7 @@ def test_deprecated_clip_grad_norm():
 
 
 def test_training_loop_clipping(device):
-    _need_torch()
+    need_torch()
     # the clip after a real backward, compared with torch end to end
     rng = np.random.default_rng(0)
     w0, x0 = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
@@ -320,7 +311,7 @@ def test_vector_round_trip(device):
 
 
 def test_vector_to_parameters_aliasing_like_torch():
-    _need_torch()
+    need_torch()
     tp = [torch.nn.Parameter(torch.zeros(2, 2)), torch.nn.Parameter(torch.zeros(3))]
     dp = [nn.Parameter(disttorch.zeros(2, 2)), nn.Parameter(disttorch.zeros(3))]
     tv, dv = torch.arange(7.0), disttorch.arange(7.0)
