@@ -9,7 +9,11 @@ _warnings.filterwarnings(
     "ignore", message=r"(divide by zero|invalid value|overflow|underflow) encountered",
     category=RuntimeWarning, module=r"disttorch(\.|$)")
 
-from . import autograd
+from .backend import malloc as _malloc
+
+_malloc.tune()  # large per-step buffers stay in the process (see backend/malloc.py)
+
+from . import autograd  # noqa: E402
 from ._tensor import Size, Tensor
 from ._tensor_str import get_printoptions, set_printoptions
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
