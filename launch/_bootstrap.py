@@ -51,12 +51,14 @@ def _parse(argv: list[str]) -> tuple[str | None, str | None, list[str]]:
     return None, argv[0], argv[1:]
 
 
-def _write_status(rank: int, exit_code: int, error: str) -> None:
+def _write_status(rank: int, exit_code: int, error: str, trace: str = "") -> None:
     directory = os.environ.get(STATUS_DIR_VAR)
     if not directory or not os.path.isdir(directory):
         return
+    # the traceback goes in too: output a rank writes just before MPI_Abort can be lost in
+    # mpiexec's forwarding, and the launcher then prints it from here
     record = {"rank": rank, "exit_code": exit_code, "error": error, "time": time.time(),
-              "pid": os.getpid(), "host": socket.gethostname()}
+              "pid": os.getpid(), "host": socket.gethostname(), "traceback": trace}
     path = os.path.join(directory, f"failed-{rank}.json")
     if os.path.exists(path):   # keep the first (earliest) record
         return
@@ -262,10 +264,14 @@ def main(argv: list[str] | None = None) -> None:
         _fail(rank, 130, "interrupted (KeyboardInterrupt)")
     except BaseException as exc:  # noqa: B036 - every failure must end the job
         tb = exc.__traceback__
-        # drop the bootstrap's and runpy's frames from the report
-        while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, runpy.__file__):
+        # drop the bootstrap's and runpy's frames from the report (runpy is frozen in 3.11+);
+        # set on the exception too: the default excepthook prints the exception's own traceback
+        while tb is not None and tb.tb_frame.f_code.co_filename in (
+                __file__, runpy.__file__, "<frozen runpy>"):
             tb = tb.tb_next
-        _write_status(rank, 1, f"{type(exc).__name__}: {exc}")
+        exc.__traceback__ = tb
+        _write_status(rank, 1, f"{type(exc).__name__}: {exc}",
+                      "".join(traceback.format_exception(type(exc), exc, tb)))
         # disttorch's hook (installed by init_process_group) names the rank and calls MPI_Abort
         sys.excepthook(type(exc), exc, tb)
         _fail(rank, 1, f"{type(exc).__name__}: {exc}")

@@ -256,6 +256,14 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+def _lost_traceback(status_dir: str, rank: int, output: str) -> str:
+    """The traceback ``rank`` recorded, when its last line is missing from ``output``."""
+    rec = _read_json(Path(status_dir) / f"failed-{rank}.json") or {}
+    trace = rec.get("traceback") or ""
+    lines = trace.strip().splitlines()
+    return trace if lines and lines[-1] not in output else ""
+
+
 def _signal_name(sig: int) -> str:
     try:
         return signal.Signals(sig).name
@@ -430,6 +438,10 @@ def _supervise(cmd: list[str], env: dict[str, str], status_dir: str) -> int:
         sys.stderr.write(f"{PROG}: mpiexec failed ({what}); could not tell which rank failed\n")
         return 128 - rc if rc < 0 else rc
     code = rc if code is None else code
+    trace = _lost_traceback(status_dir, rank, err)
+    if trace:
+        sys.stderr.write(f"{PROG}: rank {rank}'s traceback, which the MPI abort cut from its "
+                         f"output:\n{trace}")
     sys.stderr.write(f"{PROG}: rank {rank} failed with exit code {code}"
                      + (f" ({detail})" if detail else "") + "\n")
     if code < 0:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 _installed = False
 
@@ -29,6 +30,9 @@ def install_abort_on_exception() -> None:
         sys.stderr.write(f"[disttorch] rank {rank}: aborting the MPI job so no rank hangs\n")
         sys.stderr.flush()
         sys.stdout.flush()
+        # mpiexec stops forwarding output once the abort reaches it: give what was just
+        # written a moment to leave the pipe
+        time.sleep(0.2)
         world.Abort(1)
 
     def abort_thread(args):

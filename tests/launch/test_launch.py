@@ -258,6 +258,14 @@ def test_exception_names_rank(mode, fail_script):
     assert "Traceback" in out.stderr
 
 
+def test_traceback_lost_in_the_abort_is_printed_from_the_record(tmp_path):
+    """mpiexec may drop what a rank wrote just before MPI_Abort; the launcher has a copy."""
+    trace = "Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom\n"
+    (tmp_path / "failed-1.json").write_text(json.dumps({"rank": 1, "traceback": trace}))
+    assert run_mod._lost_traceback(str(tmp_path), 1, "[disttorch] rank 1 of 2 raised") == trace
+    assert run_mod._lost_traceback(str(tmp_path), 1, trace) == ""
+    assert run_mod._lost_traceback(str(tmp_path), 0, "") == ""
+
 def test_preset_rank_disagreeing_with_mpi_is_an_error(report_script):
     out = launch(["-n", 2, report_script], env=clean_env(RANK="1"))
     assert out.returncode == 2
