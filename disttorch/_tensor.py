@@ -441,6 +441,21 @@ class Tensor:
         return new
 
 
+def _reset_grads(tensors, set_to_none: bool) -> None:
+    """``zero_grad`` for modules and optimizers: drop each ``.grad``, or zero it detached."""
+    for p in tensors:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+            continue
+        if p.grad.grad_fn is not None:
+            p.grad.detach_()
+        else:
+            p.grad.requires_grad_(False)
+        p.grad.zero_()
+
+
 def _rebuild(cls, host, device_str, requires_grad):
     d = _dev.resolve(device_str)
     t = _wrap(_dev.to_device(host, d) if d.type != "cpu" else host, d, requires_grad)

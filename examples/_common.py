@@ -371,3 +371,18 @@ def image_data(mnist_dir: str | None, seed: int):
     n_val = len(labels) // 5
     val, train = order[:n_val], order[n_val:]
     return TensorDataset(images[train], labels[train]), images[val], labels[val], 8
+
+
+@torch.no_grad()
+def evaluate_classifier(model, x, y) -> dict:
+    """Loss and accuracy on the whole validation set (the same on every rank)."""
+    model.eval()
+    logits = model(x)
+    model.train()
+    return {"val_loss": torch.nn.functional.cross_entropy(logits, y).item(),
+            "val_accuracy": (logits.argmax(dim=1) == y).float().mean().item()}
+
+
+def classifier_report(m: dict) -> str:
+    """The text of a classifier's validation progress line."""
+    return f"val loss {m['val_loss']:.4f}  val accuracy {m['val_accuracy']:.4f}"

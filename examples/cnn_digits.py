@@ -49,21 +49,6 @@ def parse_args() -> argparse.Namespace:
     return common.parse(p)
 
 
-@torch.no_grad()
-def evaluate(model, x, y) -> dict:
-    """Loss and accuracy on the whole validation set (the same on every rank)."""
-    model.eval()
-    logits = model(x)
-    model.train()
-    return {"val_loss": F.cross_entropy(logits, y).item(),
-            "val_accuracy": (logits.argmax(dim=1) == y).float().mean().item()}
-
-
-def report(m: dict) -> str:
-    """The text of a validation progress line."""
-    return f"val loss {m['val_loss']:.4f}  val accuracy {m['val_accuracy']:.4f}"
-
-
 def main() -> None:
     args = parse_args()
     rank, world = common.init_distributed()
@@ -94,7 +79,7 @@ def main() -> None:
         return F.cross_entropy(net(x.to(device)), y.to(device))
 
     done = common.train(args, model, net, opt, sched, loader, sampler, loss_fn,
-                        lambda: evaluate(model, val_x, val_y), report,
+                        lambda: common.evaluate_classifier(model, val_x, val_y), common.classifier_report,
                         ckpt=ckpt, state=state, device=device, title="CNN on digits")
     if done is not None and rank == 0:
         m = done.metrics

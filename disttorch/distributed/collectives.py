@@ -30,7 +30,7 @@ from . import nccl as _nccl_mod
 from ._buffers import Staged, _is_half, _is_stand_in, mpi_is_cuda_aware
 from .process_group import GroupMember, _resolve
 from .reduce_op import ReduceOp, mpi_op
-from .work import CompletedWork, Work
+from .work import CompletedWork, Work, _mpi
 
 _MONITORED_BARRIER_TAG = 32000  # within the MPI-guaranteed tag range (0..32767)
 
@@ -246,16 +246,6 @@ def _nccl(pg, t: Tensor, op: ReduceOp | None = None):
     return None
 
 
-_MPI = None
-
-
-def _mpi():
-    global _MPI
-    if _MPI is None:
-        from mpi4py import MPI
-
-        _MPI = MPI
-    return _MPI
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ _MPI = None
 
 
 def _mpi():
+    """mpi4py's ``MPI``, imported on first use (importing it initialises MPI)."""
     global _MPI
     if _MPI is None:
         from mpi4py import MPI

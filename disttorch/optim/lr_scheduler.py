@@ -205,13 +205,19 @@ def _lambda_list(optimizer: Optimizer, lr_lambda) -> list:
     return list(lr_lambda)
 
 
-class LambdaLR(LRScheduler):
-    """lr = initial lr * ``lr_lambda(epoch)`` (one function, or one per param group)."""
+class _LambdaScheduler(LRScheduler):
+    """A scheduler driven by one function per param group (``lr_lambdas``)."""
+
+    _callables_only = False  # MultiplicativeLR rejects non-callables up front, as torch does
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list,
                  last_epoch: int = -1) -> None:
         self.optimizer = optimizer
         self.lr_lambdas = _lambda_list(optimizer, lr_lambda)
+        if self._callables_only:
+            for fn in self.lr_lambdas:
+                if not callable(fn):
+                    raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
@@ -221,6 +227,10 @@ class LambdaLR(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the attributes (and the callable objects' attributes)."""
         _lambdas_load(self, state_dict)
+
+
+class LambdaLR(_LambdaScheduler):
+    """lr = initial lr * ``lr_lambda(epoch)`` (one function, or one per param group)."""
 
     def get_lr(self) -> list:
         """``base_lr * lmbda(last_epoch)`` per group."""
@@ -229,25 +239,10 @@ class LambdaLR(LRScheduler):
                 for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply each group's lr by ``lr_lambda(epoch)`` every epoch."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list,
-                 last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambda_list(optimizer, lr_lambda)
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Attributes but the optimizer; ``lr_lambdas`` saved only for callable objects."""
-        return _lambdas_state(self, ("optimizer", "lr_lambdas"))
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the attributes (and the callable objects' attributes)."""
-        _lambdas_load(self, state_dict)
+    _callables_only = True
 
     def get_lr(self) -> list:
         """The current lrs times ``lmbda(last_epoch)`` (unchanged at the initial step)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, _reset_grads
 from ..autograd import grad_mode
 from ..autograd.node import RemovableHandle
 from ..backend import device as _dev
@@ -431,16 +431,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors (to ``None`` by default)."""
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        if p.grad.grad_fn is not None:
-                            p.grad.detach_()
-                        else:
-                            p.grad.requires_grad_(False)
-                        p.grad.zero_()
+            _reset_grads(group["params"], set_to_none)
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step (implemented by subclasses)."""

@@ -18,22 +18,21 @@ def _store(module, name):
     return d
 
 
-def register_full_backward_hook(module, hook, prepend: bool) -> RemovableHandle:
-    hooks = _store(module, "_backward_hooks")
+def _register(module, store: str, hook, prepend: bool) -> RemovableHandle:
+    hooks = _store(module, store)
     h = RemovableHandle(hooks)
     hooks[h.id] = hook
-    if prepend:
+    if prepend:  # move every other hook behind the new one
         hooks.update({k: hooks.pop(k) for k in [k for k in hooks if k != h.id]})
     return h
+
+
+def register_full_backward_hook(module, hook, prepend: bool) -> RemovableHandle:
+    return _register(module, "_backward_hooks", hook, prepend)
 
 
 def register_full_backward_pre_hook(module, hook, prepend: bool) -> RemovableHandle:
-    hooks = _store(module, "_backward_pre_hooks")
-    h = RemovableHandle(hooks)
-    hooks[h.id] = hook
-    if prepend:
-        hooks.update({k: hooks.pop(k) for k in [k for k in hooks if k != h.id]})
-    return h
+    return _register(module, "_backward_pre_hooks", hook, prepend)
 
 
 class _State:

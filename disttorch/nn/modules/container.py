@@ -16,6 +16,14 @@ def _index(idx: int, n: int, kind: str) -> int:
     return idx % n if n else idx
 
 
+
+def _renumber(container: Module) -> None:
+    """Keys 0..n-1 again after a deletion, as torch keeps them contiguous."""
+    mods = list(container._modules.values())
+    container._modules.clear()
+    for i, m in enumerate(mods):
+        container._modules[str(i)] = m
+
 class Sequential(Module):
     """Modules called in order, each on the previous one's output."""
 
@@ -43,11 +51,7 @@ class Sequential(Module):
         targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "Sequential")]]
         for k in targets:
             delattr(self, k)
-        # keep the numbering contiguous, as torch does
-        mods = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        _renumber(self)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -115,10 +119,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, str(_index(idx, len(self), "ModuleList")))
-        mods = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
+        _renumber(self)
 
     def __len__(self) -> int:
         return len(self._modules)

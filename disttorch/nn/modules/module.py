@@ -6,7 +6,7 @@ import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
-from ..._tensor import Tensor
+from ..._tensor import Tensor, _reset_grads
 from ...autograd import grad_mode
 from ...autograd.node import RemovableHandle
 from ..parameter import Buffer, Parameter
@@ -308,17 +308,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if p.grad.grad_fn is not None:
-                    p.grad.detach_()
-                else:
-                    p.grad.requires_grad_(False)
-                p.grad.zero_()
+        _reset_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self."""

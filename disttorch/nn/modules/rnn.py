@@ -566,11 +566,7 @@ class GRU(RNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, device, dtype)
 
-    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None
-                ) -> tuple[Tensor | PackedSequence, Tensor]:
-        if isinstance(input, PackedSequence):
-            return self._forward_packed(input, hx)
-        return self._forward_single(input, hx)
+    forward = RNN.forward  # one hidden state, as in RNN
 
 
 class LSTM(RNNBase):

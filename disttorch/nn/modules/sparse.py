@@ -10,6 +10,27 @@ from ..parameter import Parameter
 from .module import Module
 
 
+def _padding_index(padding_idx: int | None, num_embeddings: int, label: str) -> int | None:
+    """``padding_idx`` made non-negative; torch's AssertionError when it is outside the table."""
+    if padding_idx is None:
+        return None
+    if 0 < padding_idx >= num_embeddings or padding_idx < -num_embeddings:  # 0 is always allowed
+        raise AssertionError(f"{label} must be within num_embeddings")
+    return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+
+
+def _init_weight(module: Module, _weight: Tensor | None, requires_grad: bool, device, dtype) -> None:
+    """``module.weight``: given (its shape checked) or new and initialised by reset_parameters."""
+    shape = [module.num_embeddings, module.embedding_dim]
+    if _weight is None:
+        module.weight = Parameter(empty(shape, device=device, dtype=dtype), requires_grad=requires_grad)
+        module.reset_parameters()
+        return
+    if list(_weight.shape) != shape:
+        raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+    module.weight = Parameter(_weight, requires_grad=requires_grad)
+
+
 class Embedding(Module):
     """Rows of ``weight`` (N(0, 1) initialised; the ``padding_idx`` row zero and never updated)."""
 
@@ -24,26 +45,11 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = _padding_index(padding_idx, num_embeddings, "Padding_idx")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
-        if _weight is None:
-            self.weight = Parameter(empty((num_embeddings, embedding_dim), device=device, dtype=dtype),
-                                    requires_grad=not _freeze)
-            self.reset_parameters()
-        else:
-            if list(_weight.shape) != [num_embeddings, embedding_dim]:
-                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
+        _init_weight(self, _weight, not _freeze, device, dtype)
         self.sparse = sparse
 
     def reset_parameters(self) -> None:
@@ -106,36 +112,15 @@ class EmbeddingBag(Module):
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
-        if _weight is None:
-            self.weight = Parameter(empty((num_embeddings, embedding_dim), device=device, dtype=dtype))
-            self.reset_parameters()
-        else:
-            if list(_weight.shape) != [num_embeddings, embedding_dim]:
-                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight)
+        self.padding_idx = _padding_index(padding_idx, num_embeddings, "padding_idx")
+        _init_weight(self, _weight, True, device, dtype)
         self.mode = mode
         self.sparse = sparse
         self.include_last_offset = include_last_offset
 
-    def reset_parameters(self) -> None:
-        """N(0, 1) weights, the padding row zeroed."""
-        with grad_mode.no_grad():
-            self.weight.normal_(0.0, 1.0)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
-            with grad_mode.no_grad():
-                self.weight[self.padding_idx].fill_(0)
+    # the same initialisation as Embedding (torch keeps the two classes unrelated)
+    reset_parameters = Embedding.reset_parameters
+    _fill_padding_idx_with_zero = Embedding._fill_padding_idx_with_zero
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:
